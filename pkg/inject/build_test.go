@@ -23,6 +23,9 @@ type want struct {
 	ethDst   [6]byte // both zero: the mgmtSrc and mgmtDst of BuildOptions
 }
 
+// rstACK is the flag byte of a RST that acknowledges.
+const rstACK = FlagRST | FlagACK
+
 func ap(a netip.Addr, port uint16) netip.AddrPort { return netip.AddrPortFrom(a, port) }
 
 var (
@@ -218,10 +221,10 @@ func TestBuildResetsEveryField(t *testing.T) {
 		}},
 		{"syn", fixSYN, BuildOptions{DefaultTTL: 128}, []want{
 			{src: epC, dst: epS, seq: 7001, flags: FlagRST, ttl: 60},
-			{src: epS, dst: epC, ack: 7001, flags: FlagRST | FlagACK, ttl: 128, id: 1},
+			{src: epS, dst: epC, ack: 7001, flags: rstACK, ttl: 128, id: 1},
 		}},
 		{"syn-ack fixed ttl", fixSYNACK, BuildOptions{FixedTTL: 255, DstTTL: 9}, []want{
-			{src: epS, dst: epC, seq: 9001, ack: 7001, flags: FlagRST | FlagACK, ttl: 255},
+			{src: epS, dst: epC, seq: 9001, ack: 7001, flags: rstACK, ttl: 255},
 			{src: epC, dst: epS, seq: 7001, flags: FlagRST, ttl: 255, id: 1},
 		}},
 		{"ipv6 payload", fixV6, BuildOptions{DstTTL: 50}, []want{
@@ -253,7 +256,8 @@ func TestF7ExactSeq(t *testing.T) {
 		if len(frames) != 2 {
 			t.Fatalf("%d frames, want 2", len(frames))
 		}
-		checkFrame(t, frames[0], want{src: epC, dst: epS, seq: tc.toS, flags: FlagRST, ttl: 61})
+		checkFrame(t, frames[0], want{src: epC, dst: epS, seq: tc.toS, flags: FlagRST,
+			ttl: 61})
 		checkFrame(t, frames[1], want{src: epS, dst: epC, seq: tc.toC, flags: FlagRST,
 			ttl: 64, id: 1})
 	}
@@ -274,7 +278,8 @@ func TestF8OneTriggerBothSides(t *testing.T) {
 	if a.Dst != addrS || b.Dst != addrC {
 		t.Errorf("first frame to %v, second to %v; want S then C", a.Dst, b.Dst)
 	}
-	if a.SrcMAC != mgmtSrc || b.SrcMAC != mgmtSrc || a.DstMAC != mgmtDst || b.DstMAC != mgmtDst {
+	if a.SrcMAC != mgmtSrc || b.SrcMAC != mgmtSrc ||
+		a.DstMAC != mgmtDst || b.DstMAC != mgmtDst {
 		t.Errorf("MACs %x>%x and %x>%x, want management %x>%x", a.SrcMAC, a.DstMAC,
 			b.SrcMAC, b.DstMAC, mgmtSrc, mgmtDst)
 	}
@@ -289,10 +294,10 @@ func TestF10SynReset(t *testing.T) {
 	}{
 		{"syn", fixSYN, []want{
 			{src: epC, dst: epS, seq: 7001, flags: FlagRST, ttl: 60},
-			{src: epS, dst: epC, seq: 0, ack: 7001, flags: FlagRST | FlagACK, ttl: 64, id: 1},
+			{src: epS, dst: epC, seq: 0, ack: 7001, flags: rstACK, ttl: 64, id: 1},
 		}},
 		{"syn-ack", fixSYNACK, []want{
-			{src: epS, dst: epC, seq: 9001, ack: 7001, flags: FlagRST | FlagACK, ttl: 63},
+			{src: epS, dst: epC, seq: 9001, ack: 7001, flags: rstACK, ttl: 63},
 			{src: epC, dst: epS, seq: 7001, flags: FlagRST, ttl: 64, id: 1},
 		}},
 	}
@@ -344,7 +349,8 @@ func TestBuildResetsBadTrigger(t *testing.T) {
 	for _, tc := range tests {
 		frames, err := BuildResets(tc.tr, BuildOptions{}, make([][]byte, 2))
 		if !errors.Is(err, ErrBadTrigger) || len(frames) != 0 {
-			t.Errorf("%s: got %d frames, %v; want ErrBadTrigger", tc.name, len(frames), err)
+			t.Errorf("%s: got %d frames, %v; want ErrBadTrigger", tc.name,
+				len(frames), err)
 		}
 	}
 }

@@ -142,8 +142,10 @@ var (
 	fixSYN = pkt{src: addrC, dst: addrS, sport: 51000, dport: 443,
 		seq: 7000, flags: FlagSYN, ttl: 60, srcMAC: macC, dstMAC: macS,
 		tcpOptions: []layers.TCPOption{
-			{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{5, 0xb4}},
-			{OptionType: layers.TCPOptionKindWindowScale, OptionLength: 3, OptionData: []byte{7}},
+			{OptionType: layers.TCPOptionKindMSS, OptionLength: 4,
+				OptionData: []byte{5, 0xb4}},
+			{OptionType: layers.TCPOptionKindWindowScale, OptionLength: 3,
+				OptionData: []byte{7}},
 			{OptionType: layers.TCPOptionKindNop},
 		}}
 	// fixSYNACK: S->C SYN|ACK seq 9000 ack 7001 (F10 variant).

@@ -25,7 +25,7 @@ type lab struct {
 	sensor, peer string
 }
 
-func newLab(t *testing.T) *lab {
+func newLab(t testing.TB) *lab {
 	t.Helper()
 	l := &lab{sensor: fmt.Sprintf("sipt-inj-%d-s", os.Getpid()),
 		peer: fmt.Sprintf("sipt-inj-%d-p", os.Getpid())}
@@ -41,14 +41,15 @@ func newLab(t *testing.T) *lab {
 		{"ip", "netns", "add", l.peer},
 		append([]string{"ip", "netns", "exec", l.sensor}, noDAD...),
 		append([]string{"ip", "netns", "exec", l.peer}, noDAD...),
-		{"ip", "-n", l.sensor, "link", "add", "inj0", "type", "veth", "peer", "name", "inj1",
-			"netns", l.peer},
+		{"ip", "-n", l.sensor, "link", "add", "inj0", "type", "veth",
+			"peer", "name", "inj1", "netns", l.peer},
 		{"ip", "-n", l.sensor, "addr", "add", "198.51.100.2/24", "dev", "inj0"},
 		{"ip", "-n", l.sensor, "addr", "add", "2001:db8:1::2/64", "dev", "inj0", "nodad"},
 		{"ip", "-n", l.sensor, "link", "set", "inj0", "up"},
 		{"ip", "-n", l.sensor, "route", "add", "default", "via", "198.51.100.1"},
 		{"ip", "-n", l.sensor, "-6", "route", "add", "default", "via", "2001:db8:1::1"},
-		{"ip", "-n", l.sensor, "link", "add", "oth0", "type", "veth", "peer", "name", "oth1"},
+		{"ip", "-n", l.sensor, "link", "add", "oth0", "type", "veth",
+			"peer", "name", "oth1"},
 		{"ip", "-n", l.sensor, "link", "set", "oth0", "up"},
 		{"ip", "-n", l.sensor, "route", "add", "203.0.113.128/25", "dev", "oth0"},
 		{"ip", "-n", l.peer, "addr", "add", "198.51.100.1/24", "dev", "inj1"},
@@ -68,12 +69,13 @@ func newLab(t *testing.T) *lab {
 
 // waitCarrier waits until both ends of the veth report carrier: until then
 // the kernel drops neighbour solicitations and retries only after a second.
-func (l *lab) waitCarrier(t *testing.T) {
+func (l *lab) waitCarrier(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for _, end := range [][2]string{{l.sensor, "inj0"}, {l.peer, "inj1"}} {
 		for {
-			out, err := exec.Command("ip", "-n", end[0], "-o", "link", "show", end[1]).Output()
+			ip := exec.Command("ip", "-n", end[0], "-o", "link", "show", end[1])
+			out, err := ip.Output()
 			if err == nil && strings.Contains(string(out), "state UP") {
 				break
 			}
@@ -86,7 +88,7 @@ func (l *lab) waitCarrier(t *testing.T) {
 }
 
 // in runs fn on a thread inside namespace ns. Sockets fn opens stay in ns.
-func (l *lab) in(t *testing.T, ns string, fn func()) {
+func (l *lab) in(t testing.TB, ns string, fn func()) {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() {
@@ -146,7 +148,8 @@ func (l *lab) capture(t *testing.T) *capture {
 	}
 	t.Cleanup(func() { unix.Close(c.fd) })
 	tv := unix.NsecToTimeval((50 * time.Millisecond).Nanoseconds())
-	if err := unix.SetsockoptTimeval(c.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+	err = unix.SetsockoptTimeval(c.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -173,7 +176,8 @@ func (c *capture) read(t *testing.T, want int, within time.Duration) received {
 		if err != nil {
 			continue // timeout tick or interruption
 		}
-		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
+		ll, ok := from.(*unix.SockaddrLinklayer)
+		if ok && ll.Pkttype == unix.PACKET_OUTGOING {
 			continue
 		}
 		r.add(buf[:n])

@@ -112,7 +112,8 @@ func (r *resolver) neighbour(hop netip.Addr) ([6]byte, error) {
 		return mac, nil
 	}
 	if err := r.poke(hop); err != nil {
-		return mac, fmt.Errorf("resolve %s on %q: %w: %w", hop, r.ifname, ErrNoNeighbour, err)
+		return mac, fmt.Errorf("resolve %s on %q: %w: %w", hop, r.ifname,
+			ErrNoNeighbour, err)
 	}
 	deadline := time.Now().Add(r.opts.ResolveTimeout)
 	for time.Now().Before(deadline) {

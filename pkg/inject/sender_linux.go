@@ -239,7 +239,9 @@ func (s *Sender) round(frames [][]byte) (int, error) {
 	}
 	if queued > 0 {
 		q, err := s.reap(start, queued, s.kick())
-		errs = append(errs, err)
+		if err != nil {
+			errs = append(errs, err)
+		}
 		if q >= 0 { // the frames after one the kernel refused go again
 			return origin[q] + 1, errors.Join(errs...)
 		}

@@ -90,7 +90,8 @@ func usable(ns []netlink.Neigh, ip string) bool {
 // other end of the link (F9: frames, not logs).
 func TestSenderResetsOnTheWire(t *testing.T) {
 	l := newSenderLab(t, SenderOptions{})
-	for _, ip := range []string{"198.51.100.1", "198.51.100.20", "2001:db8:1::1", "2001:db8:1::20"} {
+	hops := []string{"198.51.100.1", "198.51.100.20", "2001:db8:1::1", "2001:db8:1::20"}
+	for _, ip := range hops {
 		if usable(l.neighbours(t), ip) {
 			t.Fatalf("neighbour %s known before the test", ip)
 		}
@@ -165,8 +166,9 @@ func TestSenderRefusals(t *testing.T) {
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: error %v, want %v", tc.name, err, tc.want)
 		}
-		if tc.name == "nobody answers, remembered" && time.Since(start) > 100*time.Millisecond {
-			t.Errorf("%s: waited %v for a known failure", tc.name, time.Since(start))
+		took := time.Since(start)
+		if tc.name == "nobody answers, remembered" && took > 100*time.Millisecond {
+			t.Errorf("%s: waited %v for a known failure", tc.name, took)
 		}
 	}
 	if got := l.cap.read(t, 1, 200*time.Millisecond); len(got.tcp) != 0 {

@@ -111,7 +111,8 @@ func TestF7ChallengeACK(t *testing.T) {
 		t.Fatalf("%d first frames, want 2", len(first))
 	}
 	checkFrame(t, first[0], want{src: epC, dst: epS, seq: 1100, flags: FlagRST, ttl: 61})
-	checkFrame(t, first[1], want{src: epS, dst: epC, seq: 5000, flags: FlagRST, ttl: 64, id: 1})
+	checkFrame(t, first[1], want{src: epS, dst: epC, seq: 5000, flags: FlagRST, ttl: 64,
+		id: 1})
 
 	r.now = r.now.Add(time.Millisecond)
 	out := r.handle(t, challengeACK)
@@ -134,7 +135,8 @@ func TestTrackerLateData(t *testing.T) {
 	late.seq, late.payload = 1100, 50
 	out := r.handle(t, late)
 	if len(out) != 1 {
-		t.Fatalf("late data answered with %d frames, want 1 (RST to C already sent)", len(out))
+		t.Fatalf("late data answered with %d frames, want 1 (RST to C sent before)",
+			len(out))
 	}
 	checkFrame(t, out[0], want{src: epC, dst: epS, seq: 1150, flags: FlagRST, ttl: 61, id: 2})
 }
@@ -200,11 +202,11 @@ func TestF5Protected(t *testing.T) {
 		tr := Trigger{Src: tc.src, Dst: tc.dst, SrcPort: 1, DstPort: 2, Flags: FlagACK}
 		out := r.handleTrigger(tr)
 		s := r.tr.Stats()
-		if tc.refused && (len(out) != 0 || s.Refused != 1 || r.kinds()[0] != EventRefused) {
-			t.Errorf("%s: %d frames, %d refused; want refused", tc.name, len(out), s.Refused)
-		}
-		if !tc.refused && (len(out) != 2 || s.Refused != 0) {
-			t.Errorf("%s: %d frames, %d refused; want 2 frames", tc.name, len(out), s.Refused)
+		refused := len(out) == 0 && s.Refused == 1 && r.kinds()[0] == EventRefused
+		answered := len(out) == 2 && s.Refused == 0
+		if tc.refused && !refused || !tc.refused && !answered {
+			t.Errorf("%s: %d frames, %d refused; want refused %v", tc.name, len(out),
+				s.Refused, tc.refused)
 		}
 	}
 }
