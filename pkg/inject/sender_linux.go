@@ -353,3 +353,15 @@ func (s *Sender) data(i int) []byte {
 func (s *Sender) status(i int) uint32 { return atomic.LoadUint32(&s.hdr(i).Status) }
 
 func (s *Sender) setStatus(i int, v uint32) { atomic.StoreUint32(&s.hdr(i).Status, v) }
+
+// Resolve returns the MAC of the next hop toward dst, asking the kernel to
+// resolve it when needed. The daemon may call it at start with an address
+// behind the gateway, so that the first RST does not wait for ARP.
+func (s *Sender) Resolve(dst netip.Addr) ([6]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return [6]byte{}, ErrClosed
+	}
+	return s.res.resolve(dst.Unmap())
+}

@@ -252,3 +252,32 @@ func TestF9TrackerOnTheWire(t *testing.T) {
 		t.Errorf("events %+v, want one pending", events)
 	}
 }
+
+// TestSenderRingFull: when the next slot is still busy, Send says so with
+// ErrRingFull, counts the frames and sends nothing; once the slot is free
+// the ring goes on. Also covers Resolve and Close.
+func TestSenderRingFull(t *testing.T) {
+	l := newSenderLab(t, SenderOptions{Frames: 16})
+	mac, err := l.s.Resolve(addrC)
+	if err != nil || mac != l.cap.mac {
+		t.Fatalf("Resolve(%s) = %x, %v; want the peer's %x", addrC, mac, err, l.cap.mac)
+	}
+	pair := build(t, fixPayload, BuildOptions{})
+	busy := l.s.head
+	l.s.setStatus(busy, 2) // TP_STATUS_SENDING: the kernel still holds it
+	if err := l.s.Send(pair...); !errors.Is(err, ErrRingFull) {
+		t.Fatalf("Send into a busy slot: %v, want ErrRingFull", err)
+	}
+	l.s.setStatus(busy, 0)
+	if err := l.s.Send(pair...); err != nil {
+		t.Fatalf("Send after the slot came free: %v", err)
+	}
+	l.expectFrames(t, pair, nil)
+	if st := l.s.Stats(); st != (SenderStats{Sent: 2, Failed: 2, RingFull: 2}) {
+		t.Errorf("stats %+v, want 2 sent, 2 failed for a full ring", st)
+	}
+	l.s.Close()
+	if err := l.s.Send(pair...); !errors.Is(err, ErrClosed) {
+		t.Errorf("Send after Close: %v, want ErrClosed", err)
+	}
+}
