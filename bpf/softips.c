@@ -28,6 +28,8 @@
 /* Run-time knobs, set by the loader before the program is loaded. */
 volatile const __u32 rate_burst = 8;              /* inject requests per flow in a burst */
 volatile const __u32 rate_interval_ns = 20000000; /* one token back per interval; 0 = no limit */
+volatile const __u32 shard_count = 0;             /* detection shards in use; 0 = mirror off */
+volatile const __u32 snap_len = 256;              /* payload bytes kept per snapshot */
 
 /* counters: key = enum softips_counter, value = events on this CPU. */
 struct {
@@ -51,6 +53,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SOFTIPS_MAX_BLOCKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct softips_block_key);
 	__type(value, struct softips_block_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -71,6 +74,56 @@ struct {
 	__uint(max_entries, 256 * 1024);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } inject_reqs SEC(".maps");
+
+/* mirror_ring is the template of one detection ring (sized by the loader). */
+struct mirror_ring {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+};
+
+/*
+ * mirror_rings: key = shard, value = that shard's ring of snapshots, each a
+ * struct softips_mirror_hdr and cap_len bytes of frame.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, SOFTIPS_MAX_RINGS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct mirror_ring);
+} mirror_rings SEC(".maps");
+
+/* mirror_drops: key = shard, value = snapshots lost to a full ring on this CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SOFTIPS_MAX_RINGS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mirror_drops SEC(".maps");
+
+/* mirror_bypass: key = canonical flow, value = when user space bypassed it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SOFTIPS_FLOWS_MAX);
+	__type(key, struct softips_flow_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mirror_bypass SEC(".maps");
+
+/* snapshot is one record being assembled before it is copied to a ring. */
+struct snapshot {
+	struct softips_mirror_hdr hdr;
+	__u8 data[SOFTIPS_SNAP_MAX];
+};
+
+/* mirror_scratch: key = 0, value = this CPU's snapshot buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct snapshot);
+} mirror_scratch SEC(".maps");
 
 /* Never read: they only put these types into BTF for the Go generator. */
 const enum softips_counter *unused_counter __attribute__((unused));
@@ -99,6 +152,7 @@ struct packet {
 	__u8 family;
 	__u8 flags;
 	__u8 ttl;
+	__u32 payload_off; /* frame offset of the TCP payload */
 	struct ethhdr *eth;
 };
 
@@ -518,9 +572,9 @@ static __always_inline int queue_inject(const struct packet *p, __u64 entry, __u
 }
 
 /* classify matches a parsed segment; returns what became of it, 0 = no match. */
-static __always_inline int classify(const struct packet *p)
+static __always_inline int classify(const struct packet *p, __u64 now)
 {
-	__u64 now = bpf_ktime_get_ns(), entry = 0;
+	__u64 entry = 0;
 
 	if (!match_blocks(p, now, &entry))
 		return 0;
@@ -532,6 +586,84 @@ static __always_inline int classify(const struct packet *p)
 	return queue_inject(p, entry, now);
 }
 
+/* flow_hash mixes a canonical flow key: both directions get one value. */
+static __always_inline __u32 flow_hash(const struct softips_flow_key *fk)
+{
+	const __u32 *w = (const __u32 *)fk;
+	__u32 h = 0x811c9dc5;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < sizeof(*fk) / 4; i++) {
+		h ^= w[i];
+		h *= 0x9e3779b1;
+		h ^= h >> 16;
+	}
+	return h;
+}
+
+/* snap_bytes is how much of the frame one snapshot keeps. */
+static __always_inline __u32 snap_bytes(struct xdp_md *ctx, const struct packet *p)
+{
+	__u32 frame = ctx->data_end - ctx->data;
+	__u32 want = p->payload_off + snap_len;
+
+	return want < frame ? want : frame;
+}
+
+/* copy_out sends a snapshot to the flow's ring; counts drops per ring. */
+static __always_inline int copy_out(struct xdp_md *ctx, const struct packet *p, __u32 shard,
+				    __u64 now)
+{
+	struct snapshot *snap;
+	__u64 cap = snap_bytes(ctx, p);
+	__u32 zero = 0;
+	void *ring;
+
+	ring = bpf_map_lookup_elem(&mirror_rings, &shard);
+	snap = bpf_map_lookup_elem(&mirror_scratch, &zero);
+	if (!ring || !snap)
+		return SOFTIPS_CNT_MIRROR_FULL;
+	/* One register, checked and used: the verifier sees the bound. */
+	asm volatile("" : "+r"(cap));
+	if (cap == 0 || cap > SOFTIPS_SNAP_MAX)
+		cap = SOFTIPS_SNAP_MAX;
+	if (bpf_xdp_load_bytes(ctx, 0, snap->data, cap))
+		return SOFTIPS_CNT_TRUNCATED;
+	snap->hdr.ts_ns = now;
+	snap->hdr.orig_len = ctx->data_end - ctx->data;
+	snap->hdr.cap_len = cap;
+	if (bpf_ringbuf_output(ring, snap, sizeof(snap->hdr) + cap, 0)) {
+		__u64 *d = bpf_map_lookup_elem(&mirror_drops, &shard);
+
+		if (d)
+			*d += 1;
+		return SOFTIPS_CNT_MIRROR_FULL;
+	}
+	return SOFTIPS_CNT_MIRROR_QUEUED;
+}
+
+/*
+ * mirror hands the segment to detection: payload, or any of SYN/FIN/RST,
+ * on the ring of its flow's shard, unless user space bypassed its payload.
+ */
+static __always_inline int mirror(struct xdp_md *ctx, const struct packet *p, __u64 now)
+{
+	__u8 ctl = p->flags & (SOFTIPS_TCP_SYN | SOFTIPS_TCP_FIN | SOFTIPS_TCP_RST);
+	struct softips_flow_key fk;
+	__u32 shard;
+
+	if (!shard_count)
+		return 0;
+	if (!ctl && !p->payload_len)
+		return SOFTIPS_CNT_MIRROR_SKIPPED;
+	flow_key(&fk, p);
+	if (!ctl && bpf_map_lookup_elem(&mirror_bypass, &fk))
+		return SOFTIPS_CNT_MIRROR_BYPASSED;
+	shard = flow_hash(&fk) % shard_count;
+	return copy_out(ctx, p, shard, now);
+}
+
 SEC("xdp")
 int softips_xdp(struct xdp_md *ctx)
 {
@@ -540,16 +672,21 @@ int softips_xdp(struct xdp_md *ctx)
 		.end = (void *)(long)ctx->data_end,
 	};
 	struct packet p = {};
-	int verdict;
+	__u64 now = bpf_ktime_get_ns();
+	int verdict, mirrored = 0;
 
 	count(SOFTIPS_CNT_PACKETS);
 	verdict = parse_frame(&c, &p);
 	if (verdict == SOFTIPS_CNT_TCP) {
 		count(SOFTIPS_CNT_TCP);
-		verdict = classify(&p);
+		p.payload_off = c.pos - (void *)(long)ctx->data;
+		verdict = classify(&p, now);
+		mirrored = mirror(ctx, &p, now);
 	}
 	if (verdict)
 		count(verdict);
+	if (mirrored)
+		count(mirrored);
 	return XDP_PASS;
 }
 

@@ -22,7 +22,15 @@ const (
 	DefaultRateBurst      = 8
 	DefaultRateIntervalNS = 20_000_000
 	DefaultInjectRingSize = 256 << 10
+	DefaultMirrorRingSize = 4 << 20
+	DefaultSnapLen        = 256
 )
+
+// MaxMirrorShards is the most detection rings the classifier can feed.
+const MaxMirrorShards = 8
+
+// MaxSnapshot is the most bytes of one frame a detection ring record holds.
+const MaxSnapshot = 2048
 
 // ErrNotBPFFS is returned when the pin path is not on a BPF file system.
 var ErrNotBPFFS = errors.New("not on a bpf file system")
@@ -42,6 +50,15 @@ type Options struct {
 	// InjectRingSize is the inject ring's size in bytes: a power of two
 	// and a multiple of the page size.
 	InjectRingSize uint32
+	// MirrorShards is how many detection rings to feed (0 = no mirror,
+	// at most MaxMirrorShards); both directions of a flow share a ring.
+	MirrorShards int
+	// MirrorRingSize is each detection ring's size in bytes: a power of
+	// two and a multiple of the page size.
+	MirrorRingSize uint32
+	// SnapLen is how many TCP payload bytes a snapshot keeps after the
+	// headers; the whole snapshot never exceeds MaxSnapshot.
+	SnapLen uint32
 }
 
 func (o *Options) setDefaults() {
@@ -57,6 +74,12 @@ func (o *Options) setDefaults() {
 	if o.InjectRingSize == 0 {
 		o.InjectRingSize = DefaultInjectRingSize
 	}
+	if o.MirrorRingSize == 0 {
+		o.MirrorRingSize = DefaultMirrorRingSize
+	}
+	if o.SnapLen == 0 {
+		o.SnapLen = DefaultSnapLen
+	}
 }
 
 // Classifier is the loaded XDP classifier with its pinned maps.
@@ -64,6 +87,7 @@ type Classifier struct {
 	objs    bpfObjects
 	pinPath string
 	pinned  []string
+	rings   []*ebpf.Map // detection rings, one per shard
 
 	mu     sync.Mutex
 	link   link.Link
@@ -95,14 +119,38 @@ func Load(opts Options) (*Classifier, error) {
 	if err := spec.LoadAndAssign(&c.objs, copts); err != nil {
 		return nil, fmt.Errorf("load classifier: %w", err)
 	}
+	if err := c.addRings(spec.Maps[bpfMapMirrorRings].InnerMap, opts.MirrorShards); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return c, nil
+}
+
+// addRings creates the detection rings and links them into the classifier.
+func (c *Classifier) addRings(tmpl *ebpf.MapSpec, n int) error {
+	for i := range n {
+		ring, err := ebpf.NewMap(tmpl)
+		if err != nil {
+			return fmt.Errorf("create detection ring %d: %w", i, err)
+		}
+		c.rings = append(c.rings, ring)
+		if err := c.objs.MirrorRings.Put(uint32(i), ring); err != nil {
+			return fmt.Errorf("link detection ring %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // configure writes the run-time knobs and map sizes into spec.
 func configure(spec *ebpf.CollectionSpec, opts Options) error {
+	if opts.MirrorShards < 0 || opts.MirrorShards > MaxMirrorShards {
+		return fmt.Errorf("mirror shards %d: not in 0..%d", opts.MirrorShards, MaxMirrorShards)
+	}
 	vars := map[string]uint32{
 		bpfVarRateBurst:      opts.RateBurst,
 		bpfVarRateIntervalNs: opts.RateIntervalNS,
+		bpfVarShardCount:     uint32(opts.MirrorShards),
+		bpfVarSnapLen:        opts.SnapLen,
 	}
 	for name, v := range vars {
 		if err := spec.Variables[name].Set(v); err != nil {
@@ -113,6 +161,10 @@ func configure(spec *ebpf.CollectionSpec, opts Options) error {
 		return fmt.Errorf("inject ring: %w", err)
 	}
 	spec.Maps[bpfMapInjectReqs].MaxEntries = opts.InjectRingSize
+	if err := checkRingSize(opts.MirrorRingSize); err != nil {
+		return fmt.Errorf("detection ring: %w", err)
+	}
+	spec.Maps[bpfMapMirrorRings].InnerMap.MaxEntries = opts.MirrorRingSize
 	return nil
 }
 
@@ -212,6 +264,11 @@ func (c *Classifier) Close() error {
 	errs := []error{c.Detach()}
 	if err := c.objs.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close objects: %w", err))
+	}
+	for i, r := range c.rings {
+		if err := r.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close detection ring %d: %w", i, err))
+		}
 	}
 	for _, p := range c.pinned {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {

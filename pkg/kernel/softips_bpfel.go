@@ -13,6 +13,12 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type bpfSnapshot struct {
+	_    structs.HostLayout
+	Hdr  bpfSoftipsMirrorHdr
+	Data [2048]uint8
+}
+
 type bpfSoftipsBlockKey struct {
 	_     structs.HostLayout
 	Shape bpfSoftipsShape
@@ -122,11 +128,17 @@ const (
 	bpfMapCounters        = "counters"
 	bpfMapInjectBuckets   = "inject_buckets"
 	bpfMapInjectReqs      = "inject_reqs"
+	bpfMapMirrorBypass    = "mirror_bypass"
+	bpfMapMirrorDrops     = "mirror_drops"
+	bpfMapMirrorRings     = "mirror_rings"
+	bpfMapMirrorScratch   = "mirror_scratch"
 	bpfMapShapes          = "shapes"
 	bpfProgSoftipsEmpty   = "softips_empty"
 	bpfProgSoftipsXdp     = "softips_xdp"
 	bpfVarRateBurst       = "rate_burst"
 	bpfVarRateIntervalNs  = "rate_interval_ns"
+	bpfVarShardCount      = "shard_count"
+	bpfVarSnapLen         = "snap_len"
 	bpfVarUnusedCounter   = "unused_counter"
 	bpfVarUnusedInjectReq = "unused_inject_req"
 	bpfVarUnusedMirrorHdr = "unused_mirror_hdr"
@@ -186,6 +198,10 @@ type bpfMapSpecs struct {
 	Counters      *ebpf.MapSpec `ebpf:"counters"`
 	InjectBuckets *ebpf.MapSpec `ebpf:"inject_buckets"`
 	InjectReqs    *ebpf.MapSpec `ebpf:"inject_reqs"`
+	MirrorBypass  *ebpf.MapSpec `ebpf:"mirror_bypass"`
+	MirrorDrops   *ebpf.MapSpec `ebpf:"mirror_drops"`
+	MirrorRings   *ebpf.MapSpec `ebpf:"mirror_rings"`
+	MirrorScratch *ebpf.MapSpec `ebpf:"mirror_scratch"`
 	Shapes        *ebpf.MapSpec `ebpf:"shapes"`
 }
 
@@ -195,6 +211,8 @@ type bpfMapSpecs struct {
 type bpfVariableSpecs struct {
 	RateBurst       *ebpf.VariableSpec `ebpf:"rate_burst"`
 	RateIntervalNs  *ebpf.VariableSpec `ebpf:"rate_interval_ns"`
+	ShardCount      *ebpf.VariableSpec `ebpf:"shard_count"`
+	SnapLen         *ebpf.VariableSpec `ebpf:"snap_len"`
 	UnusedCounter   *ebpf.VariableSpec `ebpf:"unused_counter"`
 	UnusedInjectReq *ebpf.VariableSpec `ebpf:"unused_inject_req"`
 	UnusedMirrorHdr *ebpf.VariableSpec `ebpf:"unused_mirror_hdr"`
@@ -224,6 +242,10 @@ type bpfMaps struct {
 	Counters      *ebpf.Map `ebpf:"counters"`
 	InjectBuckets *ebpf.Map `ebpf:"inject_buckets"`
 	InjectReqs    *ebpf.Map `ebpf:"inject_reqs"`
+	MirrorBypass  *ebpf.Map `ebpf:"mirror_bypass"`
+	MirrorDrops   *ebpf.Map `ebpf:"mirror_drops"`
+	MirrorRings   *ebpf.Map `ebpf:"mirror_rings"`
+	MirrorScratch *ebpf.Map `ebpf:"mirror_scratch"`
 	Shapes        *ebpf.Map `ebpf:"shapes"`
 }
 
@@ -233,6 +255,10 @@ func (m *bpfMaps) Close() error {
 		m.Counters,
 		m.InjectBuckets,
 		m.InjectReqs,
+		m.MirrorBypass,
+		m.MirrorDrops,
+		m.MirrorRings,
+		m.MirrorScratch,
 		m.Shapes,
 	)
 }
@@ -243,6 +269,8 @@ func (m *bpfMaps) Close() error {
 type bpfVariables struct {
 	RateBurst       *ebpf.Variable `ebpf:"rate_burst"`
 	RateIntervalNs  *ebpf.Variable `ebpf:"rate_interval_ns"`
+	ShardCount      *ebpf.Variable `ebpf:"shard_count"`
+	SnapLen         *ebpf.Variable `ebpf:"snap_len"`
 	UnusedCounter   *ebpf.Variable `ebpf:"unused_counter"`
 	UnusedInjectReq *ebpf.Variable `ebpf:"unused_inject_req"`
 	UnusedMirrorHdr *ebpf.Variable `ebpf:"unused_mirror_hdr"`
