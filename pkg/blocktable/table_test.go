@@ -270,7 +270,8 @@ func TestOneChangePath(t *testing.T) {
 	c.Advance(time.Hour)
 	tb.Expire()
 	if len(gens) != 5 || !slices.IsSorted(gens) {
-		t.Fatalf("hook generations %v, want 5 increasing (add, add, admin add, delete, expire)", gens)
+		t.Fatalf("hook generations %v, want 5 increasing "+
+			"(add, add, admin add, delete, expire)", gens)
 	}
 	gen, snap := tb.Snapshot()
 	if gen != gens[len(gens)-1] || len(snap) != 1 || snap[0].Origin != Admin {
@@ -283,7 +284,8 @@ func TestAddRejectsBadInput(t *testing.T) {
 	if _, _, err := tb.Add(Request{Origin: Admin}); err == nil {
 		t.Error("zero spec accepted")
 	}
-	if _, _, err := tb.Add(Request{Spec: flowspec.MustParse("198.51.100.7 0 0.0.0.0/0 0")}); err == nil {
+	noOrigin := Request{Spec: flowspec.MustParse("198.51.100.7 0 0.0.0.0/0 0")}
+	if _, _, err := tb.Add(noOrigin); err == nil {
 		t.Error("missing origin accepted")
 	}
 }

@@ -167,15 +167,12 @@ func (x *Extractor) count(rec *record, passed []candidate) []candidate {
 // falls back to a wider level: a refusal must not turn into a wider block.
 // A generalisation refused by a guard rail is reported once.
 func (x *Extractor) decide(passed []candidate) []Decision {
-	level := passed[0].shape.Fields()
-	top := passed[:1]
-	for _, c := range passed[1:] {
-		if c.shape.Fields() == level {
-			top = append(top, c)
-		}
+	n := 1
+	for n < len(passed) && passed[n].shape.Fields() == passed[0].shape.Fields() {
+		n++
 	}
-	slices.SortStableFunc(top, func(a, b candidate) int { return len(b.tr.recs) -
-		len(a.tr.recs) })
+	top := passed[:n] // the lattice is ordered most specific first
+	slices.SortStableFunc(top, func(a, b candidate) int { return len(b.tr.recs) - len(a.tr.recs) })
 	var ds []Decision
 	for _, c := range top {
 		if c.tr.refused {
