@@ -21,6 +21,7 @@ type record struct {
 type tracked struct {
 	key        flowspec.Spec
 	recs       []*record
+	small      [6]*record // backs recs up to the default threshold: one allocation
 	prev, next *tracked
 	refused    bool // a guard rail refused it; do not ask again
 }
@@ -68,7 +69,11 @@ func (x *Extractor) track(key flowspec.Spec, now int64) *tracked {
 		t = nil
 	}
 	if t == nil {
-		t = &tracked{key: key, recs: make([]*record, 0, x.o.Threshold+1)}
+		t = &tracked{key: key}
+		t.recs = t.small[:0]
+		if x.o.Threshold+1 > len(t.small) {
+			t.recs = make([]*record, 0, x.o.Threshold+1)
+		}
 		x.tracked[h] = t
 		for len(x.tracked) > x.o.MaxTracked {
 			x.drop(x.lru.prev)
