@@ -1,0 +1,106 @@
+package pipeline
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/softips/softips/internal/testenv"
+	"github.com/softips/softips/pkg/capture"
+)
+
+// recorder is an Inspector that keeps what tests look at.
+type recorder struct {
+	events  int
+	streams [2][]byte // concatenated new stream bytes by direction, all flows
+	ended   int
+	est     int
+	log     []string
+}
+
+func (r *recorder) Inspect(ev *Event) {
+	r.events++
+	if ev.Established {
+		r.est++
+	}
+	d := ToClient
+	if ev.ToServer {
+		d = ToServer
+	}
+	r.streams[d] = append(r.streams[d], ev.Stream[len(ev.Stream)-ev.NewData:]...)
+}
+
+func (r *recorder) FlowEnd(*Flow) { r.ended++ }
+
+// corpusCaptures lists every capture file of the shared corpus.
+func corpusCaptures(t *testing.T) []string {
+	root := testenv.Corpus(t)
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 40 {
+		t.Fatalf("found %d captures in %q, want at least 40", len(files), root)
+	}
+	return files
+}
+
+func runFile(t testing.TB, path string, cfg Config) (Stats, *recorder) {
+	t.Helper()
+	r, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rec := &recorder{}
+	p := New(cfg, func(int) Inspector { return rec })
+	if err := p.Run(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	return p.Stats(), rec
+}
+
+// explained lists the corpus captures that hold frames other than TCP, as
+// MANIFEST.md documents them.
+var explained = map[string]map[string]uint64{
+	"zeek-http-dvwa-sqli.pcapng":             {"not-ip": 16},
+	"esnet-nmap_80_w_service_detection.pcap": {"not-tcp": 6},
+}
+
+func TestDecodeCorpus(t *testing.T) {
+	for _, path := range corpusCaptures(t) {
+		name := filepath.Base(path)
+		t.Run(filepath.Base(filepath.Dir(path))+"/"+name, func(t *testing.T) {
+			st, rec := runFile(t, path, Config{})
+			want := explained[name]
+			var other uint64
+			for reason, n := range st.Decode {
+				if want[reason] != n {
+					t.Errorf("decode %s = %d, want %d", reason, n, want[reason])
+				}
+				other += n
+			}
+			if st.Packets == 0 || st.TCP+other != st.Packets {
+				t.Errorf("packets %d, tcp %d, other %d", st.Packets, st.TCP, other)
+			}
+			if rec.events != int(st.TCP) {
+				t.Errorf("events %d, tcp packets %d", rec.events, st.TCP)
+			}
+			if uint64(rec.ended) != st.Flows || st.ActiveFlows != 0 || st.HeldBytes != 0 {
+				t.Errorf("flows %d, ended %d, active %d, held %d",
+					st.Flows, rec.ended, st.ActiveFlows, st.HeldBytes)
+			}
+		})
+	}
+}
