@@ -63,8 +63,11 @@ type Event struct {
 	// Without a reassembled stream (no handshake, no midstream pickup) it
 	// is the packet payload.
 	Stream  []byte
-	NewData int  // trailing bytes of Stream that are new
-	Gap     bool // bytes were lost just before or inside the new data
+	NewData int // trailing bytes of Stream that are new
+	// Gap reports bytes of this direction lost while this packet was
+	// handled (before, inside or, for a truncated snapshot, after its new
+	// data). Stream never offers bytes from before a gap as context.
+	Gap bool
 }
 
 // Payload returns the captured TCP payload of the packet, nil for a flush.
