@@ -104,3 +104,42 @@ func TestDecodeCorpus(t *testing.T) {
 		})
 	}
 }
+
+// TestVLANCorpus checks the tagged corpus captures (F1): every frame is a
+// TCP segment and carries the documented VLAN ID.
+func TestVLANCorpus(t *testing.T) {
+	root := testenv.Corpus(t)
+	tests := []struct {
+		file   string
+		vid    uint16
+		frames int
+	}{
+		{"pcaps/esnet-masscan-tcp_0_1000.pcap", 943, 1005},
+		{"suricata-verify/detect-flowbits/input.pcap", 6, 1},
+		{"suricata-verify/util-action-tests__util-action-03/input.pcap", 6, 3},
+		{"suricata-verify/uricontent__detect-uricontent-03/input.pcap", 6, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			r, err := capture.Open(filepath.Join(root, tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			n := 0
+			for f, err := r.Next(); err == nil; f, err = r.Next() {
+				var p Packet
+				if got := Decode(f.LinkType, f.Data, &p); got != ReasonOK {
+					t.Fatalf("frame %d: %v", f.Index, got)
+				}
+				if p.NVLAN != 1 || p.VLANs[0] != tt.vid {
+					t.Fatalf("frame %d: VLANs %v, want [%d]", f.Index, p.VLANs[:p.NVLAN], tt.vid)
+				}
+				n++
+			}
+			if n != tt.frames {
+				t.Errorf("%d frames, want %d", n, tt.frames)
+			}
+		})
+	}
+}

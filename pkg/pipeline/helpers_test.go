@@ -74,10 +74,9 @@ func l3(t testing.TB, s seg) ([]byte, uint16) {
 	}
 	ls := ipTCP(t, s)
 	if s.hopByHop { // the Hop-by-Hop bytes are a payload layer: fix lengths by hand
-		b := serialize(t, ls[1:]...)
-		ip := ls[0].(*layers.IPv6)
-		ip.Length = uint16(len(b))
-		return append(serialize(t, ip), b...), et
+		b := serialize(t, ls[2:]...)
+		hbh := ls[1].(gopacket.Payload)
+		return serialize(t, ls[0], append(hbh, b...)), et
 	}
 	return serialize(t, ls...), et
 }
