@@ -148,7 +148,8 @@ func TestVLANCorpus(t *testing.T) {
 // every flow sees the same packets and stream bytes as with one worker.
 func TestShardedMatchesInline(t *testing.T) {
 	root := testenv.Corpus(t)
-	for _, name := range []string{"zeek-ftp-bruteforce.pcap", "esnet-nmap_80_w_service_detection.pcap"} {
+	names := []string{"zeek-ftp-bruteforce.pcap", "esnet-nmap_80_w_service_detection.pcap"}
+	for _, name := range names {
 		path := filepath.Join(root, "pcaps", name)
 		one := perFlow(t, path, 1)
 		two := perFlow(t, path, 2)

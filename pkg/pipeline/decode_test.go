@@ -125,8 +125,9 @@ func (nopInspector) FlowEnd(*Flow)  {}
 
 func FuzzDecode(f *testing.F) {
 	f.Add(uint16(layers.LinkTypeEthernet), ether(f, f7(100, 200)))
-	f.Add(uint16(layers.LinkTypeEthernet), ether(f, seg{src: netip.MustParseAddrPort("[2001:db8::10]:1"),
-		dst: netip.MustParseAddrPort("[2001:db8::20]:2"), hopByHop: true, data: "x"}))
+	v6 := seg{src: netip.MustParseAddrPort("[2001:db8::10]:1"),
+		dst: netip.MustParseAddrPort("[2001:db8::20]:2"), hopByHop: true, data: "x"}
+	f.Add(uint16(layers.LinkTypeEthernet), ether(f, v6))
 	f.Add(uint16(layers.LinkTypeLinuxSLL2), sll2(f, f7()))
 	f.Add(uint16(layers.LinkTypeLinuxSLL), sll(f, f7()))
 	f.Add(uint16(layers.LinkTypeNull), append([]byte{2, 0, 0, 0}, ether(f, f7())[14:]...))

@@ -125,7 +125,7 @@ func (t *flowTable) add(k Key, now time.Time) *Flow {
 	} else {
 		f = new(Flow)
 	}
-	bufs := [2][]byte{f.dir[0].buf[:0], f.dir[1].buf[:0]}
+	bufs := [2][]byte{reuse(f.dir[0].buf), reuse(f.dir[1].buf)}
 	*f = Flow{Key: k, Start: now, Last: now, synAckFrom: -1}
 	f.dir[0].buf, f.dir[1].buf = bufs[0], bufs[1]
 	t.nextID++
@@ -133,6 +133,14 @@ func (t *flowTable) add(k Key, now time.Time) *Flow {
 	t.m[k] = f
 	t.pushBack(f)
 	return f
+}
+
+// reuse keeps a stream buffer of a freed flow unless it grew large.
+func reuse(b []byte) []byte {
+	if cap(b) > 64<<10 {
+		return nil
+	}
+	return b[:0]
 }
 
 // remove takes f out of the table and keeps it for reuse.

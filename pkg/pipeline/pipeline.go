@@ -124,7 +124,10 @@ func (p *Pipeline) dispatch(ctx context.Context, src FrameSource, queues []chan 
 			}
 		}
 	}()
-	for {
+	for n := 1; ; n++ {
+		if n%1024 == 0 && ctx.Err() != nil {
+			return fmt.Errorf("run pipeline: %w", ctx.Err())
+		}
 		f, err := src.Next()
 		if errors.Is(err, io.EOF) {
 			return nil

@@ -31,7 +31,8 @@ func TestTCPState(t *testing.T) {
 			est: []bool{false, true, true}, state: StateEstablished, client: addrC.String()},
 		{name: "syn-ack without syn, no midstream", in: hs[1:4],
 			est: []bool{false, false, false}, state: StateNone, client: addrC.String()},
-		{name: "rst closes", in: append(hs[:3:3], seg{src: addrS, dst: addrC, seq: 5000, flags: FlagRST}),
+		{name: "rst closes",
+			in:  append(hs[:3:3], seg{src: addrS, dst: addrC, seq: 5000, flags: FlagRST}),
 			est: []bool{false, false, true, true}, state: StateClosed, client: addrC.String()},
 		{name: "split handshake", in: []seg{
 			{src: addrC, dst: addrS, seq: 999, flags: FlagSYN},

@@ -8,6 +8,9 @@ import (
 )
 
 // Config sets the limits of the pipeline. Zero fields take defaults.
+// Memory per worker is bounded by MaxFlows times two stream buffers (about
+// 2*StreamContext plus the largest single delivery each), plus
+// ReasmMemcap of held out-of-order bytes.
 type Config struct {
 	Workers       int           // goroutines, each with its own flow table
 	MaxFlows      int           // flows per worker before the oldest is evicted
@@ -115,7 +118,7 @@ func NewWorker(cfg Config, shard int, insp Inspector) *Worker {
 	w.flows = newFlowTable(cfg.MaxFlows, uint64(shard)<<48)
 	w.re = reasm{
 		ctx: cfg.StreamContext, maxHeld: cfg.MaxHeldBytes, maxSegs: cfg.MaxHeldSegs,
-		memcap: cfg.ReasmMemcap, stats: &w.st, compactAt: 4 * cfg.StreamContext,
+		memcap: cfg.ReasmMemcap, stats: &w.st, compactAt: 2 * cfg.StreamContext,
 	}
 	return w
 }

@@ -14,7 +14,8 @@ import (
 // flow, a pcre, an HTTP sticky buffer and a flag test.
 const benchRules = `
 alert ip any any -> any any (msg:"id root"; content:"uid=0|28|root|29|"; sid:1;)
-alert tcp any any -> any any (msg:"ssh brute"; flow:to_server,established; content:"SSH-"; depth:4; sid:2;)
+alert tcp any any -> any any (msg:"ssh brute"; flow:to_server,established; \
+  content:"SSH-"; depth:4; sid:2;)
 alert tcp any any -> any any (msg:"passwd"; content:"/etc/passwd"; nocase; sid:3;)
 alert http any any -> any any (msg:"sqli"; http.uri; content:"union"; nocase; sid:4;)
 alert tcp any any -> any any (msg:"pcre"; content:"USER "; pcre:"/^USER\s+root/m"; sid:5;)
