@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
+	"github.com/gopacket/gopacket/layers"
 	"github.com/softips/softips/pkg/capture"
 )
 
@@ -157,4 +159,33 @@ func (p *Pipeline) dispatch(ctx context.Context, src FrameSource, queues []chan 
 			pending[i] = nil
 		}
 	}
+}
+
+// LiveFeed delivers the Ethernet frames of one shard to fn until ctx ends
+// or the source fails. data may be a snapshot shorter than origLen, and is
+// only valid during the call.
+type LiveFeed func(ctx context.Context, shard int, fn func(data []byte, origLen int)) error
+
+// RunLive runs one goroutine per worker, each fed by feed for its shard
+// (the kernel already shards by a symmetric flow hash), stamps frames with
+// the wall clock and ends all flows when the feeds return. It returns the
+// first feed error that is not ctx's.
+func (p *Pipeline) RunLive(ctx context.Context, feed LiveFeed) error {
+	errs := make([]error, len(p.workers))
+	var wg sync.WaitGroup
+	for i, w := range p.workers {
+		wg.Go(func() {
+			defer w.Close()
+			errs[i] = feed(ctx, i, func(data []byte, origLen int) {
+				w.HandleFrame(layers.LinkTypeEthernet, data, origLen, time.Now(), 0)
+			})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, ctx.Err()) {
+			return fmt.Errorf("run pipeline shard %d: %w", i, err)
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -136,5 +137,36 @@ func TestReopenAfterClose(t *testing.T) {
 	w, tr := feed(t, Config{}, in)
 	if st := w.Stats(); st.EndReuse != 1 || st.Flows != 2 || len(tr.ended) != 1 {
 		t.Errorf("reuse %d flows %d ended %v, want 1 2 [1]", st.EndReuse, st.Flows, tr.ended)
+	}
+}
+
+// TestRunLive feeds each shard its own flow, as the kernel rings do, with
+// snapshots truncated to 60 bytes.
+func TestRunLive(t *testing.T) {
+	recs := make([]*trace, 2)
+	p := New(Config{Workers: 2}, func(i int) Inspector {
+		recs[i] = &trace{}
+		return recs[i]
+	})
+	feed := func(ctx context.Context, shard int, fn func([]byte, int)) error {
+		for _, s := range handshake()[:4] {
+			s.src = netipPort(s.src, s.src.Port()+uint16(shard))
+			s.dst = netipPort(s.dst, s.dst.Port()+uint16(shard))
+			b := ether(t, s)
+			fn(b[:min(len(b), 60)], len(b))
+		}
+		return ctx.Err()
+	}
+	if err := p.RunLive(context.Background(), feed); err != nil {
+		t.Fatal(err)
+	}
+	st := p.Stats()
+	if st.Handshakes != 2 || st.Flows != 2 || st.TruncBytes != 2*(9-6) || st.ActiveFlows != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	for i, r := range recs {
+		if len(r.ev) != 4 || r.ev[3].stream != "GET /e" || !r.ev[3].gap {
+			t.Errorf("shard %d: events %+v", i, r.ev)
+		}
 	}
 }

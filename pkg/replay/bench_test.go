@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"fmt"
 	"io"
 	"path/filepath"
 	"testing"
@@ -23,12 +24,22 @@ alert tcp any any -> any 22 (msg:"syn"; flags:S; sid:6;)
 `
 
 // BenchmarkReplay measures one packet of the largest corpus capture
-// (zeek-ssh-sshguess.pcap) through decode, reassembly and detection.
+// (zeek-ssh-sshguess.pcap) through decode, reassembly and detection, with
+// the default stream context and a small one (the engine's cost grows
+// with the context it is handed).
 func BenchmarkReplay(b *testing.B) {
 	path := filepath.Join(testenv.Corpus(b), "pcaps", "zeek-ssh-sshguess.pcap")
 	frames := load(b, path)
+	for _, ctx := range []int{4096, 256} {
+		b.Run(fmt.Sprintf("context=%d", ctx), func(b *testing.B) {
+			benchReplay(b, frames, pipeline.Config{StreamContext: ctx})
+		})
+	}
+}
+
+func benchReplay(b *testing.B, frames []capture.Frame, cfg pipeline.Config) {
 	insp := &inspector{engine: engine(b, benchRules)}
-	w := pipeline.NewWorker(pipeline.Config{}, 0, insp)
+	w := pipeline.NewWorker(cfg, 0, insp)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
