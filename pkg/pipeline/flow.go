@@ -93,6 +93,7 @@ type Flow struct {
 	synSeen     [2]bool
 	finSeen     [2]bool
 	synAckFrom  int8 // direction that sent the SYN-ACK, -1 none
+	lastIndex   int  // capture packet number of the latest packet
 	prev, next  *Flow
 }
 

@@ -170,3 +170,23 @@ func TestRunLive(t *testing.T) {
 		}
 	}
 }
+
+// TestFlushHeldAtFlowEnd: bytes held behind a hole that is never filled
+// reach the Inspector when the flow ends, marked as a gap.
+func TestFlushHeldAtFlowEnd(t *testing.T) {
+	in := handshake()[:3]
+	in = append(in, seg{src: addrC, dst: addrS, seq: 1004, ack: 5000, flags: FlagACK,
+		data: "/evil"}) // bytes 1000..1003 never arrive
+	w, tr := feed(t, Config{}, in)
+	if n := len(tr.ev); n != 4 || tr.ev[3].newData != 0 {
+		t.Fatalf("%d events before close, last %+v", n, tr.ev[n-1])
+	}
+	w.Close()
+	last := tr.ev[len(tr.ev)-1]
+	if len(tr.ev) != 5 || last.stream != "/evil" || !last.gap || !last.toServer {
+		t.Errorf("flush event %+v", last)
+	}
+	if st := w.Stats(); st.Gaps != 1 || st.GapBytes != 4 || st.HeldBytes != 0 {
+		t.Errorf("gaps %d gap bytes %d held %d", st.Gaps, st.GapBytes, st.HeldBytes)
+	}
+}

@@ -54,9 +54,11 @@ func (c Config) withDefaults() Config {
 // flushed out of reassembly when a flow ends (Packet is nil then). Every
 // slice in it is valid only during the Inspect call.
 type Event struct {
-	Flow        *Flow
-	Packet      *Packet // nil for a flush at flow end
-	Index       int     // packet number in the capture (0 when live)
+	Flow   *Flow
+	Packet *Packet // nil for a flush at flow end
+	// Index is the packet number in the capture (0 when live); a flush at
+	// flow end carries the number of the flow's last packet.
+	Index       int
 	Time        time.Time
 	Src, Dst    netip.AddrPort
 	ToServer    bool
@@ -177,7 +179,7 @@ func (w *Worker) handle(p *Packet, t time.Time, index int) {
 		d = ToClient
 	}
 	w.flows.touch(f)
-	f.Last = w.clock
+	f.Last, f.lastIndex = w.clock, index
 	f.Pkts[d]++
 	f.Bytes[d] += uint64(p.PayloadLen)
 	w.track(f, p, d)
@@ -258,7 +260,7 @@ func (w *Worker) end(f *Flow, why *counter) {
 			continue
 		}
 		from, n := s.flush(&w.re)
-		w.ev = Event{Flow: f, Time: w.clock, ToServer: d == ToServer,
+		w.ev = Event{Flow: f, Index: f.lastIndex, Time: w.clock, ToServer: d == ToServer,
 			Established: f.established, Stream: s.buf[from:], NewData: n, Gap: true}
 		w.ev.Src, w.ev.Dst = f.Client, f.Server
 		if d == ToClient {

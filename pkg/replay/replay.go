@@ -28,7 +28,7 @@ type Options struct {
 // Alert is one alert raised during a replay.
 type Alert struct {
 	detect.Alert
-	PcapCnt int // packet number in the capture; 0 for bytes flushed at flow end
+	PcapCnt int // packet number in the capture (for a flush at flow end, its last)
 	FlowID  uint64
 }
 
