@@ -63,7 +63,11 @@ func newBytes(in *Input) []byte {
 func (e *Engine) packetPhase(c *evalCtx) {
 	sc := c.sc
 	sc.cand = sc.cand[:0]
-	sc.collect(&e.raw, c.in.Payload, c.in.Stream)
+	payload := c.in.Payload
+	if sameTail(payload, c.in.Stream) {
+		payload = nil
+	}
+	sc.collect(&e.raw, payload, c.in.Stream)
 	e.run(c, sc.ordered())
 }
 
