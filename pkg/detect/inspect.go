@@ -231,6 +231,15 @@ func (c *evalCtx) httpBuf(k bufKind) ([]byte, bool) {
 	return nil, false
 }
 
+func suppressed(r *Rule, in *Input) bool {
+	for _, s := range r.suppress {
+		if s.match(in) {
+			return true
+		}
+	}
+	return false
+}
+
 func bitsMatch(r *Rule, fs *FlowState) bool {
 	for i := range r.bits {
 		op := &r.bits[i]
@@ -275,7 +284,7 @@ func (e *Engine) fire(r *Rule, c *evalCtx) bool {
 		c.pass = true
 		return true
 	}
-	if r.noalert || r.filter != nil && !e.limit(r.filter, r, c) ||
+	if r.noalert || suppressed(r, c.in) || r.filter != nil && !e.limit(r.filter, r, c) ||
 		r.threshold != nil && !e.limit(r.threshold, r, c) {
 		return false
 	}
