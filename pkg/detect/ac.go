@@ -149,20 +149,29 @@ func (a *ahoCorasick) densify() {
 		}
 	}
 	states := len(a.fail)
-	if a.nclass > 255 || states*a.nclass > acMaxDense {
+	if a.nclass > 255 || states*a.nclass > acMaxDense || states*a.nclass >= acOut {
 		return
 	}
 	rep := make([]byte, a.nclass) // one byte standing for each class
 	for c := 255; c >= 0; c-- {
 		rep[a.class[c]] = byte(c)
 	}
+	// Entries hold the next state's row offset, with acOut set when that
+	// state reports patterns, so the hot loop needs no multiply or lookup.
 	a.delta = make([]int32, states*a.nclass)
 	for s := 0; s < states; s++ {
 		for k := 0; k < a.nclass; k++ {
-			a.delta[s*a.nclass+k] = a.next(int32(s), foldTab[rep[k]])
+			t := a.next(int32(s), foldTab[rep[k]])
+			v := t * int32(a.nclass)
+			if a.outStart[t] != a.outStart[t+1] {
+				v |= acOut
+			}
+			a.delta[s*a.nclass+k] = v
 		}
 	}
 }
+
+const acOut = 1 << 30
 
 // scan calls hit with the id of every pattern occurrence in buf (an id may
 // be reported more than once).
@@ -181,11 +190,13 @@ func (a *ahoCorasick) scan(buf []byte, hit func(id int32)) {
 }
 
 func (a *ahoCorasick) scanDense(buf []byte, hit func(id int32)) {
-	s, nc, d, st := int32(0), int32(a.nclass), a.delta, a.outStart
+	row, d, cls := int32(0), a.delta, &a.class
 	for _, c := range buf {
-		s = d[s*nc+int32(a.class[c])]
-		if st[s] != st[s+1] {
-			for o := st[s]; o < st[s+1]; o++ {
+		v := d[row+int32(cls[c])]
+		row = v &^ acOut
+		if v&acOut != 0 {
+			s := row / int32(a.nclass)
+			for o := a.outStart[s]; o < a.outStart[s+1]; o++ {
 				hit(a.outs[o])
 			}
 		}

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"net/netip"
 	"slices"
 	"sync"
@@ -165,6 +166,13 @@ func (s *scratch) add(i int32) {
 		s.seen[i/64] |= 1 << (i % 64)
 		s.cand = append(s.cand, i)
 	}
+}
+
+// sameTail reports whether payload is the last bytes of stream, so one
+// scan of the stream covers both.
+func sameTail(payload, stream []byte) bool {
+	n := len(payload)
+	return n <= len(stream) && bytes.Equal(stream[len(stream)-n:], payload)
 }
 
 func (s *scratch) collect(p *prefilter, bufs ...[]byte) {

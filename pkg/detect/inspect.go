@@ -63,7 +63,11 @@ func newBytes(in *Input) []byte {
 func (e *Engine) packetPhase(c *evalCtx) {
 	sc := c.sc
 	sc.cand = sc.cand[:0]
-	sc.collect(&e.raw, c.in.Payload, c.in.Stream)
+	payload := c.in.Payload
+	if sameTail(payload, c.in.Stream) {
+		payload = nil
+	}
+	sc.collect(&e.raw, payload, c.in.Stream)
 	e.run(c, sc.ordered())
 }
 
@@ -227,6 +231,15 @@ func (c *evalCtx) httpBuf(k bufKind) ([]byte, bool) {
 	return nil, false
 }
 
+func suppressed(r *Rule, in *Input) bool {
+	for _, s := range r.suppress {
+		if s.match(in) {
+			return true
+		}
+	}
+	return false
+}
+
 func bitsMatch(r *Rule, fs *FlowState) bool {
 	for i := range r.bits {
 		op := &r.bits[i]
@@ -271,7 +284,7 @@ func (e *Engine) fire(r *Rule, c *evalCtx) bool {
 		c.pass = true
 		return true
 	}
-	if r.noalert || r.filter != nil && !e.limit(r.filter, r, c) ||
+	if r.noalert || suppressed(r, c.in) || r.filter != nil && !e.limit(r.filter, r, c) ||
 		r.threshold != nil && !e.limit(r.threshold, r, c) {
 		return false
 	}

@@ -423,3 +423,56 @@ func TestTrackerBounded(t *testing.T) {
 		t.Errorf("tracker holds %d entries, bound is 4", len(tr.m))
 	}
 }
+
+// TestThresholdConfig mirrors the threshold-config-*-flow tests: the
+// config file, not the rule, sets a by_flow limit or threshold.
+func TestThresholdConfig(t *testing.T) {
+	tests := []struct {
+		conf string
+		want int
+	}{
+		{"threshold gen_id 1, sig_id 1000001, type limit, track by_flow, count 1, seconds 60", 1},
+		{"threshold gen_id 1, sig_id 1000001, type threshold, track by_flow, count 5, " +
+			"seconds 60", 3},
+		{"# none\n\nsuppress gen_id 1, sig_id 1000001", 0},
+		{"suppress gen_id 1, sig_id 1000001, track by_src, ip 192.168.0.0/16", 0},
+		{"suppress gen_id 1, sig_id 1000001, track by_dst, ip 192.168.0.0/16", 17},
+		{"event_filter gen_id 0, sig_id 0, type both, track by_src, count 2, seconds 60", 1},
+	}
+	for _, tt := range tests {
+		rs, _, _ := LoadReader("r", strings.NewReader(
+			`alert tcp any any -> any any (dsize:0; sid: 1000001;)`), nil)
+		skipped, err := rs.ApplyThresholdConfig("threshold.config",
+			strings.NewReader(tt.conf), nil)
+		if err != nil || len(skipped) != 0 {
+			t.Fatalf("%q: %v %v", tt.conf, err, skipped)
+		}
+		e := NewEngine(rs, Options{Now: (&fakeClock{t: time.Unix(5, 0)}).now})
+		fs, n := NewFlowState(), 0
+		for range 17 {
+			n += len(sids(e, pkt(fs, true, "")))
+		}
+		if n != tt.want {
+			t.Errorf("%q: %d alerts, want %d", tt.conf, n, tt.want)
+		}
+	}
+}
+
+func TestThresholdConfigErrors(t *testing.T) {
+	rs, _, _ := LoadReader("r", strings.NewReader(
+		`alert tcp any any -> any any (dsize:0; sid:1;)`), nil)
+	skipped, err := rs.ApplyThresholdConfig("t.config", strings.NewReader(
+		"rate_filter gen_id 1, sig_id 1, track by_src, count 1, seconds 1, "+
+			"new_action drop, timeout 10\nthreshold gen_id 1, sig_id 9, type limit, "+
+			"track by_src, count 1, seconds 1\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`t.config:1: unsupported threshold.config directive "rate_filter"`,
+		`t.config:2: sid 9: threshold: no rule with sid 9`,
+	}
+	if len(skipped) != 2 || skipped[0].Error() != want[0] || skipped[1].Error() != want[1] {
+		t.Errorf("skipped %v, want %q", skipped, want)
+	}
+}

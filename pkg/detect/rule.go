@@ -135,6 +135,7 @@ type Rule struct {
 	noalert   bool
 	threshold *limiter
 	filter    *limiter
+	suppress  []*suppression
 	fp        fastPattern
 	mode      rawMode
 	idx       int
