@@ -1,12 +1,10 @@
 package replay
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -92,48 +90,26 @@ func loadCase(t *testing.T, dir string) svCase {
 	return c
 }
 
-// loadRules reads the case's rule files; a threshold.config the args name
-// is applied by adding the equivalent in-rule threshold option.
+// loadRules reads the case's rule files, and the threshold.config its
+// args name.
 func (c svCase) loadRules(t *testing.T) (*detect.RuleSet, []detect.Skipped) {
-	var text strings.Builder
-	for _, p := range c.rules {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		text.Write(b)
-		text.WriteString("\n")
-	}
-	src := text.String()
-	if strings.Contains(c.test.argsText(), "threshold-file") {
-		src = applyThresholdConfig(t, filepath.Join(c.dir, "threshold.config"), src)
-	}
-	rs, skipped, err := detect.LoadReader(c.name, strings.NewReader(src), nil)
+	rs, skipped, err := detect.LoadFiles(nil, c.rules...)
 	if err != nil {
 		t.Fatalf("load rules: %v", err)
 	}
-	return rs, skipped
-}
-
-var thresholdLine = regexp.MustCompile(
-	`^threshold\s+gen_id\s+\d+\s*,\s*sig_id\s+(\d+)\s*,\s*(.+)$`)
-
-func applyThresholdConfig(t *testing.T, path, rules string) string {
-	f, err := os.Open(path)
+	if !strings.Contains(c.test.argsText(), "threshold-file") {
+		return rs, skipped
+	}
+	f, err := os.Open(filepath.Join(c.dir, "threshold.config"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		m := thresholdLine.FindStringSubmatch(strings.TrimSpace(sc.Text()))
-		if m == nil {
-			continue
-		}
-		sid := regexp.MustCompile(`(sid:\s*` + m[1] + `\s*;)`)
-		rules = sid.ReplaceAllString(rules, "threshold: "+m[2]+"; $1")
+	more, err := rs.ApplyThresholdConfig("threshold.config", f, nil)
+	if err != nil {
+		t.Fatalf("threshold.config: %v", err)
 	}
-	return rules
+	return rs, append(skipped, more...)
 }
 
 // alertCheck is one expectation on the alert records.
