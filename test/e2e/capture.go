@@ -125,23 +125,54 @@ func (c *Capturer) WaitFor(wait time.Duration, match func(Segment) bool) (Segmen
 	return Segment{}, false
 }
 
-// SendFrame sends one raw Ethernet frame out of ifname in namespace ns.
-func SendFrame(ns, ifname string, frame []byte) error {
-	return Do(ns, func() error {
+// Sender sends raw Ethernet frames out of one interface of a namespace.
+// Keep one open: closing an AF_PACKET socket waits for an RCU grace
+// period, milliseconds that would show up as reset latency.
+type Sender struct {
+	fd int
+	sa unix.SockaddrLinklayer
+}
+
+// OpenSender opens an AF_PACKET socket on ifname inside namespace ns.
+func OpenSender(ns, ifname string) (*Sender, error) {
+	s := &Sender{fd: -1}
+	err := Do(ns, func() error {
 		ifi, err := net.InterfaceByName(ifname)
 		if err != nil {
-			return fmt.Errorf("send frame: %w", err)
+			return err
 		}
-		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("send frame: socket: %w", err)
-		}
-		defer unix.Close(fd)
-		sa := &unix.SockaddrLinklayer{Ifindex: ifi.Index, Halen: 6}
-		copy(sa.Addr[:], frame[0:6])
-		if err := unix.Sendto(fd, frame, 0, sa); err != nil {
-			return fmt.Errorf("send frame on %q in %q: %w", ifname, ns, err)
-		}
-		return nil
+		s.sa = unix.SockaddrLinklayer{Ifindex: ifi.Index, Halen: 6}
+		s.fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+		return err
 	})
+	if err != nil {
+		return nil, fmt.Errorf("open sender on %q in %q: %w", ifname, ns, err)
+	}
+	return s, nil
+}
+
+// Send sends one frame; its first six bytes are the destination MAC.
+func (s *Sender) Send(frame []byte) error {
+	if len(frame) < etherLen {
+		return fmt.Errorf("send frame: %d bytes, shorter than an Ethernet header", len(frame))
+	}
+	sa := s.sa
+	copy(sa.Addr[:], frame[0:6])
+	if err := unix.Sendto(s.fd, frame, 0, &sa); err != nil {
+		return fmt.Errorf("send frame: %w", err)
+	}
+	return nil
+}
+
+// Close closes the socket.
+func (s *Sender) Close() error { return unix.Close(s.fd) }
+
+// SendFrame sends one raw Ethernet frame out of ifname in namespace ns.
+func SendFrame(ns, ifname string, frame []byte) error {
+	s, err := OpenSender(ns, ifname)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.Send(frame)
 }

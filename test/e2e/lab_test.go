@@ -187,3 +187,117 @@ func mustMAC(s string) net.HardwareAddr {
 	}
 	return m
 }
+
+// TestLabSpoofedRSTResetsBothEnds plays a minimal injector by hand: it takes
+// the last server->client segment of an interactive flow from the mirror,
+// sends the two RSTs DESIGN.md §7 prescribes out of mgmt0, and expects both
+// applications to see "connection reset by peer". It proves the RST path
+// and the harness's reset reporting before the daemon exists.
+func TestLabSpoofedRSTResetsBothEnds(t *testing.T) {
+	srv := requireLab(t)
+	capt, err := StartCapture(NSSensor, MonitorIface, 2000, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	client, err := Interactive(ctx, NSClient, "198.51.100.7", "203.0.113.10:80",
+		100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := srv.Peer(client.Snapshot().Local, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tx, err := OpenSender(NSSensor, InjectIface)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+
+	t0 := injectAfterEcho(t, client, capt, tx)
+	for _, ep := range []*Endpoint{client, server} {
+		o, ended := ep.Wait(time.Second)
+		if !ended || o.End != EndReset {
+			t.Errorf("%s: want reset within 1s, got %v", o.Label, o)
+			continue
+		}
+		t.Logf("%s reset %v after injection", o.Label, o.EndAt.Sub(t0))
+	}
+}
+
+// injectAfterEcho waits for an echo to reach the client, finds it on the
+// mirror and resets the flow from it while the client is between writes.
+// It retries when a write slipped in, and returns when the RSTs left.
+func injectAfterEcho(t *testing.T, client *Endpoint, capt *Capturer, tx *Sender) time.Time {
+	t.Helper()
+	for try := 2; try < 7; try++ {
+		o := waitReceived(t, client, int64(try*len(probeMsg)))
+		seg, ok := lastSegment(capt, o.Remote, o.Local, o.Received, 200*time.Millisecond)
+		if !ok {
+			t.Fatalf("mirror lacks the %d bytes the client got: %v", o.Received, o)
+		}
+		if client.Snapshot().Sent != o.Sent {
+			continue // the next write went out: seg is no longer the last
+		}
+		t0 := time.Now()
+		injectRSTs(t, tx, seg)
+		return t0
+	}
+	t.Fatal("no quiet moment between writes in 5 tries")
+	return time.Time{}
+}
+
+// waitReceived waits at most 3 s until ep has received n bytes.
+func waitReceived(t *testing.T, ep *Endpoint, n int64) Outcome {
+	t.Helper()
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(200 * time.Microsecond) {
+		o := ep.Snapshot()
+		if o.Received >= n {
+			return o
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d bytes within 3s: %v", o.Received, n, o)
+		}
+	}
+}
+
+// lastSegment waits until the mirror holds total payload bytes from src to
+// dst and returns the last data segment among them.
+func lastSegment(capt *Capturer, src, dst netip.AddrPort, total int64,
+	wait time.Duration) (Segment, bool) {
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); {
+		var sum int64
+		var last Segment
+		for _, s := range capt.Segments() {
+			if s.Src == src && s.Dst == dst && s.Payload > 0 {
+				sum += int64(s.Payload)
+				last = s
+			}
+		}
+		if sum >= total {
+			return last, true
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return Segment{}, false
+}
+
+// injectRSTs sends, for server->client segment p, RST seq p.Seq+len to the
+// client (spoofed from the server) and RST seq p.Ack to the server (spoofed
+// from the client), both out of mgmt0 to the router.
+func injectRSTs(t *testing.T, tx *Sender, p Segment) {
+	t.Helper()
+	src, dst := mustMAC(MACSensorMgmt), mustMAC(MACRouterMgmt)
+	frames := [][]byte{
+		BuildRST(src, dst, p.Src, p.Dst, p.Seq+uint32(p.Payload), 0, FlagRST),
+		BuildRST(src, dst, p.Dst, p.Src, p.Ack, 0, FlagRST),
+	}
+	for _, f := range frames {
+		if err := tx.Send(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
