@@ -18,15 +18,37 @@ const (
 	scenarioBudget = 60 * time.Second
 )
 
+// blocker is what a scenario needs from whatever ends flows: the softips
+// daemon through its CLI, or the lab self-test's own reactor.
+type blocker interface {
+	Block(ctx context.Context, spec string) error
+	Unblock(ctx context.Context, spec string) error
+}
+
+// cliBlocker blocks through `softips block add/del`.
+type cliBlocker struct{ cli CLI }
+
+func (b cliBlocker) Block(ctx context.Context, spec string) error {
+	return b.cli.BlockAdd(ctx, spec, "e2e")
+}
+
+func (b cliBlocker) Unblock(ctx context.Context, spec string) error {
+	return b.cli.BlockDel(ctx, spec)
+}
+
 // TestBlockResetsEstablishedFlows: an interactive connection and a bulk
 // transfer from 198.51.100.7 to :80 are reset on both endpoints within 1 s
 // of `block add`, while 198.51.100.8 keeps talking to the same server.
 func TestBlockResetsEstablishedFlows(t *testing.T) {
 	srv := requireLab(t)
 	d := startDaemon(t, "")
+	scenarioEstablished(t, srv, cliBlocker{d.CLI()})
+	logHits(t, t.Context(), d.CLI(), specClientWeb)
+}
+
+func scenarioEstablished(t *testing.T, srv *Server, b blocker) {
 	ctx, cancel := context.WithTimeout(t.Context(), scenarioBudget)
 	defer cancel()
-
 	inter := mustInteractive(t, ctx, "198.51.100.7", "203.0.113.10:80")
 	bulk := mustBulk(t, ctx, "198.51.100.7", "203.0.113.10:80")
 	ctrl := mustInteractive(t, ctx, "198.51.100.8", "203.0.113.10:80")
@@ -37,61 +59,84 @@ func TestBlockResetsEstablishedFlows(t *testing.T) {
 	ctrlBefore := ctrl.Snapshot().Received
 
 	t0 := time.Now()
-	if err := d.CLI().BlockAdd(ctx, specClientWeb, "e2e established"); err != nil {
+	if err := b.Block(ctx, specClientWeb); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("block add returned after %v", time.Since(t0))
+	t.Logf("block returned after %v", time.Since(t0))
 	for _, ep := range blocked {
 		o, ended := ep.Wait(time.Until(t0.Add(resetBudget)))
 		if !ended || o.End != EndReset {
-			t.Errorf("%s: want a reset within %v of block add, got %v", o.Label, resetBudget, o)
+			t.Errorf("%s: want a reset within %v of the block, got %v", o.Label, resetBudget, o)
 			continue
 		}
-		t.Logf("%s %v: reset %v after block add (recv %d bytes)", o.Label, o.Local,
+		t.Logf("%s %v: reset %v after the block (recv %d bytes)", o.Label, o.Local,
 			o.EndAt.Sub(t0), o.Received)
 	}
 
 	time.Sleep(time.Until(t0.Add(1500 * time.Millisecond)))
 	if o := ctrl.Snapshot(); o.End != EndNone || o.Received <= ctrlBefore {
-		t.Errorf("unblocked host stalled: %v (had %d bytes at block add)", o, ctrlBefore)
+		t.Errorf("unblocked host stalled: %v (had %d bytes at the block)", o, ctrlBefore)
 	}
-	logHits(t, ctx, d.CLI(), specClientWeb)
 }
 
 // TestBlockRefusesNewConnections: once blocked, a new connection fails
 // (refused, or reset before its first reply byte: the RST races the
 // SYN-ACK, DESIGN.md §7); the unblocked host still connects; after
-// `block del` the client connects again.
+// `block del` the client connects again. The list shows the admin entry
+// while it exists.
 func TestBlockRefusesNewConnections(t *testing.T) {
 	requireLab(t)
 	d := startDaemon(t, "")
+	scenarioNewConnections(t, listChecker{cliBlocker{d.CLI()}, t})
+}
+
+// listChecker wraps cliBlocker with checks of `block list` after each step.
+type listChecker struct {
+	cliBlocker
+	t *testing.T
+}
+
+func (l listChecker) Block(ctx context.Context, spec string) error {
+	if err := l.cliBlocker.Block(ctx, spec); err != nil {
+		return err
+	}
+	entries, err := l.cli.BlockList(ctx)
+	if err != nil {
+		return err
+	}
+	e, ok := FindBlock(entries, spec)
+	if !ok || e.Origin != OriginAdmin || e.IDString() == "" {
+		l.t.Errorf("block list lacks admin entry %q: %+v", spec, entries)
+	}
+	return nil
+}
+
+func (l listChecker) Unblock(ctx context.Context, spec string) error {
+	if err := l.cliBlocker.Unblock(ctx, spec); err != nil {
+		return err
+	}
+	entries, err := l.cli.BlockList(ctx)
+	if err != nil {
+		return err
+	}
+	if _, ok := FindBlock(entries, spec); ok {
+		l.t.Errorf("block list still holds %q after del: %+v", spec, entries)
+	}
+	return nil
+}
+
+func scenarioNewConnections(t *testing.T, b blocker) {
 	ctx, cancel := context.WithTimeout(t.Context(), scenarioBudget)
 	defer cancel()
-	cli := d.CLI()
-
-	if err := cli.BlockAdd(ctx, specClientWeb, "e2e new"); err != nil {
+	if err := b.Block(ctx, specClientWeb); err != nil {
 		t.Fatal(err)
-	}
-	entries, err := cli.BlockList(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, ok := FindBlock(entries, specClientWeb)
-	if !ok || e.Origin != OriginAdmin || e.IDString() == "" {
-		t.Fatalf("block list lacks admin entry %q: %+v", specClientWeb, entries)
 	}
 	expectBlocked(t, ctx, "198.51.100.7", "203.0.113.10:80")
 	expectOpen(t, ctx, "198.51.100.8", "203.0.113.10:80")
 	expectOpen(t, ctx, "198.51.100.7", "203.0.113.10:8080")
 
-	if err := cli.BlockDel(ctx, specClientWeb); err != nil {
+	if err := b.Unblock(ctx, specClientWeb); err != nil {
 		t.Fatal(err)
-	}
-	if entries, err = cli.BlockList(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := FindBlock(entries, specClientWeb); ok {
-		t.Errorf("block list still holds %q after del: %+v", specClientWeb, entries)
 	}
 	expectOpen(t, ctx, "198.51.100.7", "203.0.113.10:80")
 }
