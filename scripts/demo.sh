@@ -43,8 +43,12 @@ cleanup() {
 	for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
 	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
 	"$ROOT/scripts/lab.sh" down
-	printf 'demo: daemon log kept in %s\n' "$DAEMON_LOG"
 	rm -rf "${WORK:?}/state" "${WORK:?}/bin"
+	if [[ -s $DAEMON_LOG ]]; then
+		printf 'demo: daemon log kept in %s\n' "$DAEMON_LOG"
+	else
+		rm -rf "$WORK"
+	fi
 }
 
 softips() { "$WORK/bin/softips" "$@" --socket "$SOCK"; }

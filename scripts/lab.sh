@@ -209,12 +209,14 @@ cmd_up() {
 	log "up: ${LAB_NAMESPACES[*]}"
 }
 
+quiet_ping() { ip netns exec "$1" ping -n -q -c 1 -W 1 "$2" >/dev/null 2>&1; }
+
 # wait_ready gives neighbour discovery a bounded moment (at most ~5 s).
 wait_ready() {
 	local i
 	for ((i = 0; i < 20; i++)); do
-		if ip netns exec "$NS_CLIENT" ping -n -q -c 1 -W 1 203.0.113.10 >/dev/null 2>&1 &&
-			ip netns exec "$NS_CLIENT" ping -n -q -c 1 -W 1 2001:db8:2::10 >/dev/null 2>&1; then
+		if quiet_ping "$NS_CLIENT" 203.0.113.10 &&
+			quiet_ping "$NS_CLIENT" 2001:db8:2::10; then
 			return 0
 		fi
 		sleep 0.2
@@ -228,7 +230,7 @@ cmd_down() {
 		ns_exists "$ns" || continue
 		pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
 		if [[ -n $pids ]]; then
-			log "warning: $ns still holds processes (pids $pids); their namespace outlives its name"
+			log "warning: $ns still holds pids $pids; the namespace outlives its name"
 		fi
 		ip netns del "$ns"
 	done

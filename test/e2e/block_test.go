@@ -66,7 +66,8 @@ func scenarioEstablished(t *testing.T, srv *Server, b blocker) {
 	for _, ep := range blocked {
 		o, ended := ep.Wait(time.Until(t0.Add(resetBudget)))
 		if !ended || o.End != EndReset {
-			t.Errorf("%s: want a reset within %v of the block, got %v", o.Label, resetBudget, o)
+			t.Errorf("%s: want a reset within %v of the block, got %v", o.Label,
+				resetBudget, o)
 			continue
 		}
 		t.Logf("%s %v: reset %v after the block (recv %d bytes)", o.Label, o.Local,
@@ -184,7 +185,8 @@ func TestBlockVisibleInPinnedMap(t *testing.T) {
 	}
 	during := mapEntries(t, ctx, d)
 	if during <= before {
-		t.Errorf("pinned %s: %d entries after block add, %d before", BlocksPin, during, before)
+		t.Errorf("pinned %s: %d entries after block add, %d before", BlocksPin, during,
+			before)
 	}
 	if err := d.CLI().BlockDel(ctx, specClientWeb); err != nil {
 		t.Fatal(err)

@@ -47,7 +47,8 @@ func packetSocket(ns, ifname string) (int, error) {
 		if err != nil {
 			return err
 		}
-		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ALL)))
+		proto := int(htons(unix.ETH_P_ALL))
+		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, proto)
 		if err != nil {
 			return fmt.Errorf("socket: %w", err)
 		}
@@ -154,7 +155,7 @@ func OpenSender(ns, ifname string) (*Sender, error) {
 // Send sends one frame; its first six bytes are the destination MAC.
 func (s *Sender) Send(frame []byte) error {
 	if len(frame) < etherLen {
-		return fmt.Errorf("send frame: %d bytes, shorter than an Ethernet header", len(frame))
+		return fmt.Errorf("send frame: %d bytes, less than a header", len(frame))
 	}
 	sa := s.sa
 	copy(sa.Addr[:], frame[0:6])

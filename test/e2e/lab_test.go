@@ -44,7 +44,8 @@ func TestClientServerEcho(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := Probe(t.Context(), NSClient, tt.local, tt.remote, 2*time.Second)
 			if o.Received != int64(len(probeMsg)) {
-				t.Fatalf("probe got %d of %d echo bytes: %v", o.Received, len(probeMsg), o)
+				t.Fatalf("probe got %d of %d echo bytes: %v", o.Received,
+					len(probeMsg), o)
 			}
 			if o.Local.Addr() != netip.MustParseAddr(tt.local) {
 				t.Errorf("probe left from %v, want %s", o.Local, tt.local)
@@ -164,14 +165,16 @@ func TestInjectionPaths(t *testing.T) {
 				t.Fatal(err)
 			}
 			src := netip.AddrPortFrom(ClientAddr, 40009)
-			dst := netip.AddrPortFrom(ServerAddr, 9) // closed port: the RST changes nothing
-			frame := BuildRST(mustMAC(MACSensorMgmt), mustMAC(tt.dstMAC), src, dst, tt.seq, 0,
-				FlagRST)
+			// To a closed port: the RST changes nothing on the server.
+			dst := netip.AddrPortFrom(ServerAddr, 9)
+			frame := BuildRST(mustMAC(MACSensorMgmt), mustMAC(tt.dstMAC), src, dst,
+				tt.seq, 0, FlagRST)
 			if err := SendFrame(NSSensor, tt.iface, frame); err != nil {
 				t.Fatal(err)
 			}
 			_, seen := capt.WaitFor(time.Second, func(s Segment) bool {
-				return s.Src == src && s.Seq == tt.seq && s.Has(FlagRST) && s.ChecksumOK
+				return s.Src == src && s.Seq == tt.seq && s.Has(FlagRST) &&
+					s.ChecksumOK
 			})
 			if seen != tt.want {
 				t.Errorf("server saw the spoofed RST: %v, want %v", seen, tt.want)

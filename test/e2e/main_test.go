@@ -100,7 +100,8 @@ func lockLab(wait time.Duration) (func(), error) {
 		}
 		if time.Now().After(deadline) {
 			f.Close()
-			return nil, fmt.Errorf("lab lock %q: held by another run for %v: %w", path, wait, err)
+			return nil, fmt.Errorf("lab lock %q: held by another run for %v: %w",
+				path, wait, err)
 		}
 	}
 }
@@ -158,8 +159,12 @@ func startDaemon(t *testing.T, stateDir string) *Daemon {
 	if stateDir == "" {
 		stateDir = filepath.Join(tmp, "state")
 	}
-	cfg := DaemonConfig{Bin: bin, StateDir: stateDir, Socket: filepath.Join(tmp, "softips.sock"),
-		LogPath: filepath.Join(tmp, "softips.log")}
+	cfg := DaemonConfig{
+		Bin:      bin,
+		StateDir: stateDir,
+		Socket:   filepath.Join(tmp, "softips.sock"),
+		LogPath:  filepath.Join(tmp, "softips.log"),
+	}
 	d, err := StartDaemon(t.Context(), cfg, 15*time.Second)
 	if err != nil {
 		t.Fatal(err)

@@ -141,7 +141,8 @@ func BuildRST(srcMAC, dstMAC net.HardwareAddr, src, dst netip.AddrPort,
 	binary.BigEndian.PutUint32(tcp[8:], ack)
 	tcp[12] = tcpMinLen / 4 << 4
 	tcp[13] = flags
-	binary.BigEndian.PutUint16(tcp[16:], checksum(tcp, pseudoSum(src.Addr(), dst.Addr(), len(tcp))))
+	sum := pseudoSum(src.Addr(), dst.Addr(), len(tcp))
+	binary.BigEndian.PutUint16(tcp[16:], checksum(tcp, sum))
 
 	frame := make([]byte, etherLen, etherLen+ipv6Len+tcpMinLen)
 	copy(frame[0:6], dstMAC)

@@ -54,8 +54,9 @@ func parseLabSpec(s string) (labSpec, error) {
 }
 
 func (l labSpec) oneWay(a, b netip.AddrPort) bool {
+	portOK := func(want, got uint16) bool { return want == 0 || want == got }
 	return l.src.Contains(a.Addr()) && l.dst.Contains(b.Addr()) &&
-		(l.srcPort == 0 || l.srcPort == a.Port()) && (l.dstPort == 0 || l.dstPort == b.Port())
+		portOK(l.srcPort, a.Port()) && portOK(l.dstPort, b.Port())
 }
 
 func (l labSpec) matches(s Segment) bool { return l.oneWay(s.Src, s.Dst) || l.oneWay(s.Dst, s.Src) }

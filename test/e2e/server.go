@@ -157,7 +157,7 @@ func (s *Server) Peer(client netip.AddrPort, wait time.Duration) (*Endpoint, err
 			return ep, nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("server peer %v: not accepted within %v", client, wait)
+			return nil, fmt.Errorf("server peer %v: not accepted in %v", client, wait)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

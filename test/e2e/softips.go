@@ -122,7 +122,8 @@ func (d *Daemon) Stop(wait time.Duration) error {
 	case <-time.After(wait):
 		_ = d.cmd.Process.Kill()
 		<-d.exited
-		return fmt.Errorf("stop daemon pid %d: no exit %v after SIGTERM; killed", d.PID(), wait)
+		return fmt.Errorf("stop daemon pid %d: alive %v after SIGTERM; killed",
+			d.PID(), wait)
 	}
 }
 
@@ -158,7 +159,8 @@ func (c CLI) Run(ctx context.Context, args ...string) ([]byte, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return out, fmt.Errorf("softips %s: %w: %s", strings.Join(args, " "), err, stderr.String())
+		return out, fmt.Errorf("softips %s: %w: %s", strings.Join(args, " "), err,
+			stderr.String())
 	}
 	return out, nil
 }

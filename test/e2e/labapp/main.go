@@ -98,5 +98,6 @@ func report(o e2e.Outcome) {
 }
 
 func say(format string, args ...any) {
-	fmt.Printf("%s labapp: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+	stamp := time.Now().Format("15:04:05.000")
+	fmt.Printf("%s labapp: %s\n", stamp, fmt.Sprintf(format, args...))
 }
