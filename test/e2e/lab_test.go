@@ -6,6 +6,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,49 @@ func TestLabStatus(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("lab status lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestLabUpRepairs breaks the lab in the ways an interrupted run or a
+// careless hand can, and expects a second `up` to restore it.
+func TestLabUpRepairs(t *testing.T) {
+	requireLab(t)
+	tests := []struct {
+		name     string
+		breakCmd []string
+	}{
+		{"nothing broken", nil},
+		{"management veth deleted", []string{"ip", "-n", NSRouter, "link", "del", "mgt0"}},
+		{"sensor namespace deleted", []string{"ip", "netns", "del", NSSensor}},
+		{"hub port detached", []string{"ip", "-n", NSRouter, "link", "set", "hub-m", "nomaster"}},
+		{"span drop removed", []string{"ip", "netns", "exec", NSRouter, "tc", "qdisc", "del",
+			"dev", "hub-m", "clsact"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			if tt.breakCmd != nil {
+				out, err := exec.CommandContext(ctx, tt.breakCmd[0], tt.breakCmd[1:]...).CombinedOutput()
+				if err != nil {
+					t.Fatalf("%v: %v: %s", tt.breakCmd, err, out)
+				}
+			}
+			if err := suite.lab.Up(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := suite.lab.Status(ctx); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			out, err := Run(ctx, NSRouter, "tc", "filter", "show", "dev", "hub-m", "ingress")
+			if err != nil || !strings.Contains(string(out), "direct-action") {
+				t.Errorf("span drop filter missing on hub-m: %v %s", err, out)
+			}
+			out, err = Run(ctx, NSRouter, "ip", "-d", "link", "show", "hub-m")
+			if err != nil || !strings.Contains(string(out), "master br0") {
+				t.Errorf("hub-m is not a port of br0: %v %s", err, out)
+			}
+		})
 	}
 }
 
