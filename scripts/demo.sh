@@ -20,6 +20,8 @@ WORK=$(mktemp -d /tmp/softips-demo.XXXXXX)
 readonly WORK
 readonly SOCK=$WORK/softips.sock
 readonly DAEMON_LOG=$WORK/softips.log
+# shellcheck disable=SC2016 # expanded by the inner shell
+readonly WITH_BPFFS='mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf; exec "$0" "$@"'
 PIDS=()
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -63,8 +65,11 @@ build() {
 
 start_daemon() {
 	say "daemon: softips run --monitor mon0 --inject mgmt0 (in sips-sensor)"
-	ip netns exec sips-sensor "$WORK/bin/softips" run --monitor mon0 --inject mgmt0 \
-		--state-dir "$WORK/state" --listen "unix://$SOCK" >"$DAEMON_LOG" 2>&1 &
+	# `ip netns exec` gives the daemon a private /sys without a bpffs: mount
+	# one there, as a booted host has, and exec in place so $! is the daemon.
+	ip netns exec sips-sensor sh -c "$WITH_BPFFS" "$WORK/bin/softips" run \
+		--monitor mon0 --inject mgmt0 --state-dir "$WORK/state" \
+		--listen "unix://$SOCK" >"$DAEMON_LOG" 2>&1 &
 	PIDS+=("$!")
 	printf 'daemon pid %s, log %s\n' "$!" "$DAEMON_LOG"
 	local i

@@ -21,6 +21,12 @@ const OriginAdmin = "admin"
 // BlocksPin is where the daemon pins its block map (DESIGN.md §6).
 const BlocksPin = "/sys/fs/bpf/softips/blocks"
 
+// withBPFFS mounts a bpffs at /sys/fs/bpf, as a booted host has one, then
+// execs the daemon in place. `ip netns exec` gives each command its own
+// mount namespace with a fresh /sys and no bpffs; the mount stays inside
+// that namespace and goes away with it.
+const withBPFFS = `mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf; exec "$0" "$@"`
+
 // DaemonConfig says how to run one softips daemon in sips-sensor.
 type DaemonConfig struct {
 	Bin      string   // softips binary
@@ -51,7 +57,8 @@ func StartDaemon(ctx context.Context, cfg DaemonConfig, ready time.Duration) (*D
 	}
 	args := append([]string{"run", "--monitor", MonitorIface, "--inject", InjectIface,
 		"--state-dir", cfg.StateDir, "--listen", "unix://" + cfg.Socket}, cfg.Extra...)
-	cmd := Command(context.Background(), NSSensor, cfg.Bin, args...)
+	cmd := Command(context.Background(), NSSensor, "sh",
+		append([]string{"-c", withBPFFS, cfg.Bin}, args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -86,7 +93,8 @@ func (d *Daemon) waitReady(ctx context.Context, ready time.Duration) error {
 	return fmt.Errorf("control socket %q silent after %v: %w", d.cfg.Socket, ready, last)
 }
 
-// PID is the daemon's process id (`ip netns exec` execs in place).
+// PID is the daemon's process id (`ip netns exec` and the shell exec in
+// place).
 func (d *Daemon) PID() int { return d.cmd.Process.Pid }
 
 // Exited is closed once the daemon process has ended.
