@@ -119,7 +119,7 @@ func (d *Daemon) openTable() error {
 		return fmt.Errorf("open block table: %w", err)
 	}
 	d.table = t
-	d.inv, err = invariant.New(t, invariant.Options{})
+	d.inv, err = invariant.New(t, invariant.DefaultOptions())
 	return err
 }
 
