@@ -215,3 +215,13 @@ func (x *Extractor) Stats() Stats {
 	s.Tracked = len(x.tracked)
 	return s
 }
+
+// String formats the decision for a log line or the API.
+func (d Decision) String() string {
+	if d.Kind == Widened {
+		return fmt.Sprintf("widened to %q as entry %d (kept %s, %d distinct signals)",
+			d.Spec, d.Entry.ID, d.Shape, d.Count)
+	}
+	return fmt.Sprintf("refused %q (kept %s, %d distinct signals): %s", d.Spec, d.Shape,
+		d.Count, d.Reason)
+}

@@ -239,3 +239,20 @@ func TestShapes(t *testing.T) {
 		t.Error(`ParseShape("src proto") accepted`)
 	}
 }
+
+func TestDecisionString(t *testing.T) {
+	r := newRig(t, blocktable.DefaultGuard(), nil)
+	var ds []Decision
+	for p := 1; p <= 6; p++ {
+		ds = r.signal(fmt.Sprintf("198.51.100.7 40000 203.0.113.10 %d", p))
+	}
+	want := `widened to "198.51.100.7 40000 203.0.113.10 0" as entry 7 ` +
+		`(kept src sport dst, 6 distinct signals)`
+	if len(ds) != 1 || ds[0].String() != want {
+		t.Errorf("decisions %v, want [%s]", ds, want)
+	}
+	if got := ds[0].Signals[0].String(); got !=
+		"2025-03-01T12:00:00Z sid:2001 198.51.100.7 40000 203.0.113.10 1" {
+		t.Errorf("signal text %q", got)
+	}
+}
