@@ -25,7 +25,7 @@ type Table interface {
 type Options struct {
 	Threshold  int           // widen when more than Threshold distinct signals agree
 	Window     time.Duration // how long a signal counts
-	MaxTracked int           // generalisations tracked at once (LRU)
+	MaxTracked int           // generalisations tracked at once (LRU), at least 16
 	Lattice    []Shape       // shapes considered; nil: DefaultLattice(MinInvariants)
 	// MinInvariants is the smallest generalisation DefaultLattice offers.
 	MinInvariants int
@@ -99,9 +99,9 @@ func New(t Table, o Options) (*Extractor, error) {
 	if t == nil {
 		return nil, errors.New("new extractor: nil table")
 	}
-	if o.Threshold < 1 || o.Window <= 0 || o.MaxTracked < 1 {
+	if o.Threshold < 1 || o.Window <= 0 || o.MaxTracked < 16 {
 		return nil, fmt.Errorf("new extractor: threshold %d, window %v, max tracked %d: "+
-			"all must be positive", o.Threshold, o.Window, o.MaxTracked)
+			"want positive, positive, at least 16", o.Threshold, o.Window, o.MaxTracked)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -154,7 +154,7 @@ func (x *Extractor) count(rec *record, passed []candidate) []candidate {
 			continue
 		}
 		g := Generalise(rec.sig.Spec, sh)
-		tr := x.track(blocktable.Canonical(g), rec.seen)
+		tr := x.track(blocktable.Canonical(g))
 		if tr.add(rec, x.o.Window.Nanoseconds(), x.o.Threshold+1) > x.o.Threshold {
 			passed = append(passed, candidate{g, sh, tr})
 		}
