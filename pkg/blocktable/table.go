@@ -117,6 +117,12 @@ func Open(o Options) (*Table, error) {
 		return nil, fmt.Errorf("open block table: negative capacity %d/%d",
 			o.MaxEntries, o.MaxAdmin)
 	}
+	for i, l := range o.Lifetimes {
+		if l <= 0 {
+			return nil, fmt.Errorf("open block table: lifetime for %d fixed fields is %v, "+
+				"want positive", i+1, l)
+		}
+	}
 	t := &Table{opts: o, byID: map[uint64]*item{}, bySpec: map[flowspec.Spec]*item{},
 		shapes: map[shape]int{}, nextID: 1}
 	if err := t.load(); err != nil {

@@ -74,6 +74,7 @@ type Decision struct {
 // Stats counts what the extractor has done.
 type Stats struct {
 	Signals uint64 // signals ingested
+	Invalid uint64 // signals ignored: their spec failed Validate
 	Covered uint64 // signals whose generalisation passed but a wider entry blocks them
 	Widened uint64
 	Refused uint64
@@ -131,6 +132,10 @@ func (x *Extractor) Ingest(sig blocktable.Signal) []Decision {
 	defer x.mu.Unlock()
 	now := x.o.Now().UnixNano()
 	x.st.Signals++
+	if sig.Spec.Validate() != nil {
+		x.st.Invalid++
+		return nil
+	}
 	x.age(now)
 	rec := &record{sig: sig, key: blocktable.Canonical(sig.Spec), seen: now}
 	var buf [16]candidate

@@ -256,3 +256,13 @@ func TestDecisionString(t *testing.T) {
 		t.Errorf("signal text %q", got)
 	}
 }
+
+func TestInvalidSignalIgnored(t *testing.T) {
+	r := newRig(t, blocktable.DefaultGuard(), nil)
+	if ds := r.x.Ingest(blocktable.Signal{Source: "garbage"}); ds != nil {
+		t.Errorf("zero spec made decisions %v", ds)
+	}
+	if st := r.x.Stats(); st.Invalid != 1 || st.Tracked != 0 {
+		t.Errorf("stats %+v, want 1 invalid and nothing tracked", st)
+	}
+}
