@@ -19,15 +19,15 @@ func TestConcurrentUse(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
-			for i := range 200 {
+			for i := range 100 {
 				s := flowspec.MustParse(fmt.Sprintf("198.51.%d.%d 0 203.0.113.10 80", g, i))
-				o := []Origin{Detector, Derived, Admin}[i%3]
+				o := []Origin{Detector, Derived, Detector, Derived, Admin}[i%5]
 				e, _, err := tb.Add(Request{Spec: s, Origin: o})
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				if i%5 == 0 {
+				if i%4 == 0 {
 					tb.Delete(e.ID)
 				}
 				tb.ApplyHits(map[uint64]Hit{e.ID: {Hits: uint64(i)}})
@@ -47,7 +47,7 @@ func TestConcurrentUse(t *testing.T) {
 	})
 	wg.Wait()
 	st := tb.Stats()
-	if int(st.Adds-st.Deletes-st.Expired) != st.Entries || st.Adds != 800 {
+	if int(st.Adds-st.Deletes-st.Expired) != st.Entries || st.Adds != 400 {
 		t.Errorf("stats do not balance: %+v", st)
 	}
 }

@@ -1,6 +1,7 @@
 package invariant
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -95,11 +96,16 @@ type Extractor struct {
 	st      Stats
 }
 
-// New returns an extractor that installs into t.
+// New returns an extractor that installs into t. Zero fields of o take
+// their DefaultOptions value.
 func New(t Table, o Options) (*Extractor, error) {
 	if t == nil {
 		return nil, errors.New("new extractor: nil table")
 	}
+	d := DefaultOptions()
+	o.Threshold = cmp.Or(o.Threshold, d.Threshold)
+	o.Window = cmp.Or(o.Window, d.Window)
+	o.MaxTracked = cmp.Or(o.MaxTracked, d.MaxTracked)
 	if o.Threshold < 1 || o.Window <= 0 || o.MaxTracked < 16 {
 		return nil, fmt.Errorf("new extractor: threshold %d, window %v, max tracked %d: "+
 			"want positive, positive, at least 16", o.Threshold, o.Window, o.MaxTracked)

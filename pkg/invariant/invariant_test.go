@@ -266,3 +266,21 @@ func TestInvalidSignalIgnored(t *testing.T) {
 		t.Errorf("stats %+v, want 1 invalid and nothing tracked", st)
 	}
 }
+
+func TestNewOptions(t *testing.T) {
+	tb, _ := blocktable.Open(blocktable.DefaultOptions())
+	x, err := New(tb, Options{})
+	if err != nil || x.o.Threshold != 5 || x.o.Window != 10*time.Minute ||
+		x.o.MaxTracked != 65536 || len(x.o.Lattice) != 11 {
+		t.Errorf("New with zero options: %+v, %v; want the defaults", x.o, err)
+	}
+	bad := []Options{{Threshold: -1}, {Window: -time.Second}, {MaxTracked: 15}}
+	for _, o := range bad {
+		if _, err := New(tb, o); err == nil {
+			t.Errorf("New(%+v) accepted", o)
+		}
+	}
+	if _, err := New(nil, Options{}); err == nil {
+		t.Error("New(nil table) accepted")
+	}
+}
