@@ -395,12 +395,6 @@ static __always_inline void make_key(struct softips_block_key *k, struct softips
 	}
 }
 
-static __always_inline void record_hit(struct softips_block_val *v, __u64 now)
-{
-	__sync_fetch_and_add(&v->hits, 1);
-	v->last_hit_ns = now;
-}
-
 /* match_ctx carries one segment's tuple through the shape loop. */
 struct match_ctx {
 	__u32 src[4];
@@ -412,6 +406,19 @@ struct match_ctx {
 	__u64 entry; /* id of the first (most specific) match */
 	__u32 matched;
 };
+
+/* credit records a hit on v; the first entry credited is the one reported. */
+static __always_inline void credit(struct match_ctx *m, struct softips_block_val *v)
+{
+	if (!m->now) /* read the clock only for matches: most segments miss */
+		m->now = bpf_ktime_get_ns();
+	__sync_fetch_and_add(&v->hits, 1);
+	v->last_hit_ns = m->now;
+	if (!m->matched) {
+		m->matched = 1;
+		m->entry = v->entry_id;
+	}
+}
 
 /* match_shape looks shape i up in both orientations; 1 ends the loop. */
 static long match_shape(__u32 i, struct match_ctx *m)
@@ -437,18 +444,11 @@ static long match_shape(__u32 i, struct match_ctx *m)
 	make_key(&k, s, m->src, m->sport, m->dst, m->dport);
 	fwd = bpf_map_lookup_elem(&blocks, &k);
 	if (fwd)
-		record_hit(fwd, m->now);
+		credit(m, fwd);
 	make_key(&k, s, m->dst, m->dport, m->src, m->sport);
 	rev = bpf_map_lookup_elem(&blocks, &k);
 	if (rev && rev != fwd)
-		record_hit(rev, m->now);
-
-	if (!fwd)
-		fwd = rev;
-	if (fwd && !m->matched) {
-		m->matched = 1;
-		m->entry = fwd->entry_id;
-	}
+		credit(m, rev);
 	return 0;
 }
 
@@ -456,19 +456,19 @@ static long match_shape(__u32 i, struct match_ctx *m)
  * match_blocks searches every active shape in both orientations, crediting
  * each matching entry; returns 1 on a match with its entry id in *entry.
  */
-static __always_inline int match_blocks(const struct packet *p, __u64 now, __u64 *entry)
+static __always_inline int match_blocks(const struct packet *p, __u64 *now, __u64 *entry)
 {
 	struct match_ctx m = {
 		.sport = p->sport,
 		.dport = p->dport,
 		.family = p->family,
-		.now = now,
 	};
 
 	__builtin_memcpy(m.src, p->src, sizeof(m.src));
 	__builtin_memcpy(m.dst, p->dst, sizeof(m.dst));
 	bpf_loop(SOFTIPS_MAX_SHAPES, match_shape, &m, 0);
 	*entry = m.entry;
+	*now = m.now;
 	return m.matched;
 }
 
@@ -572,11 +572,11 @@ static __always_inline int queue_inject(const struct packet *p, __u64 entry, __u
 }
 
 /* classify matches a parsed segment; returns what became of it, 0 = no match. */
-static __always_inline int classify(const struct packet *p, __u64 now)
+static __always_inline int classify(const struct packet *p)
 {
-	__u64 entry = 0;
+	__u64 entry = 0, now = 0;
 
-	if (!match_blocks(p, now, &entry))
+	if (!match_blocks(p, &now, &entry))
 		return 0;
 	count(SOFTIPS_CNT_MATCHED);
 	if (p->flags & SOFTIPS_TCP_RST)
@@ -612,8 +612,7 @@ static __always_inline __u32 snap_bytes(struct xdp_md *ctx, const struct packet 
 }
 
 /* copy_out sends a snapshot to the flow's ring; counts drops per ring. */
-static __always_inline int copy_out(struct xdp_md *ctx, const struct packet *p, __u32 shard,
-				    __u64 now)
+static __always_inline int copy_out(struct xdp_md *ctx, const struct packet *p, __u32 shard)
 {
 	struct snapshot *snap;
 	__u64 cap = snap_bytes(ctx, p);
@@ -630,7 +629,7 @@ static __always_inline int copy_out(struct xdp_md *ctx, const struct packet *p, 
 		cap = SOFTIPS_SNAP_MAX;
 	if (bpf_xdp_load_bytes(ctx, 0, snap->data, cap))
 		return SOFTIPS_CNT_TRUNCATED;
-	snap->hdr.ts_ns = now;
+	snap->hdr.ts_ns = bpf_ktime_get_ns();
 	snap->hdr.orig_len = ctx->data_end - ctx->data;
 	snap->hdr.cap_len = cap;
 	if (bpf_ringbuf_output(ring, snap, sizeof(snap->hdr) + cap, 0)) {
@@ -647,7 +646,7 @@ static __always_inline int copy_out(struct xdp_md *ctx, const struct packet *p, 
  * mirror hands the segment to detection: payload, or any of SYN/FIN/RST,
  * on the ring of its flow's shard, unless user space bypassed its payload.
  */
-static __always_inline int mirror(struct xdp_md *ctx, const struct packet *p, __u64 now)
+static __always_inline int mirror(struct xdp_md *ctx, const struct packet *p)
 {
 	__u8 ctl = p->flags & (SOFTIPS_TCP_SYN | SOFTIPS_TCP_FIN | SOFTIPS_TCP_RST);
 	struct softips_flow_key fk;
@@ -661,7 +660,7 @@ static __always_inline int mirror(struct xdp_md *ctx, const struct packet *p, __
 	if (!ctl && bpf_map_lookup_elem(&mirror_bypass, &fk))
 		return SOFTIPS_CNT_MIRROR_BYPASSED;
 	shard = flow_hash(&fk) % shard_count;
-	return copy_out(ctx, p, shard, now);
+	return copy_out(ctx, p, shard);
 }
 
 SEC("xdp")
@@ -672,7 +671,6 @@ int softips_xdp(struct xdp_md *ctx)
 		.end = (void *)(long)ctx->data_end,
 	};
 	struct packet p = {};
-	__u64 now = bpf_ktime_get_ns();
 	int verdict, mirrored = 0;
 
 	count(SOFTIPS_CNT_PACKETS);
@@ -680,8 +678,8 @@ int softips_xdp(struct xdp_md *ctx)
 	if (verdict == SOFTIPS_CNT_TCP) {
 		count(SOFTIPS_CNT_TCP);
 		p.payload_off = c.pos - (void *)(long)ctx->data;
-		verdict = classify(&p, now);
-		mirrored = mirror(ctx, &p, now);
+		verdict = classify(&p);
+		mirrored = mirror(ctx, &p);
 	}
 	if (verdict)
 		count(verdict);
