@@ -4,7 +4,9 @@
  * (Ethernet, up to two VLAN tags, IPv4 with options, IPv6 with a bounded
  * walk of extension headers, TCP), looks the TCP 4-tuple up in the block
  * table by tuple-space search in both directions, and asks user space to
- * reset matching flows through a ring buffer.
+ * reset matching flows through a ring buffer. It also hands TCP segments
+ * to the detection workers: a bounded snapshot on one of several rings,
+ * chosen so both directions of a flow share one.
  *
  * It is passive: every frame leaves with XDP_PASS, whatever it holds. It
  * must never drop, rewrite or redirect a frame, and never answer a RST.
@@ -147,7 +149,6 @@ struct packet {
 	__u16 window;
 	__u16 payload_len;
 	__u16 vlans[SOFTIPS_MAX_VLANS];
-	__u16 ip_len;  /* IP header and extension bytes */
 	__u8 nvlans;
 	__u8 family;
 	__u8 flags;
@@ -243,7 +244,6 @@ static __always_inline int parse_ipv4(struct cursor *c, struct packet *p, __u16 
 	p->src[0] = ip->saddr;
 	p->dst[0] = ip->daddr;
 	p->ttl = ip->ttl;
-	p->ip_len = hlen;
 	*l4_len = tot - hlen;
 	return 0;
 }
@@ -316,7 +316,6 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *p, __u16 
 	__builtin_memcpy(p->src, &ip6->saddr, sizeof(p->src));
 	__builtin_memcpy(p->dst, &ip6->daddr, sizeof(p->dst));
 	p->ttl = ip6->hop_limit;
-	p->ip_len = sizeof(*ip6) + ext;
 	*l4_len = plen - ext;
 	return 0;
 }
@@ -625,8 +624,10 @@ static __always_inline int copy_out(struct xdp_md *ctx, const struct packet *p, 
 		return SOFTIPS_CNT_MIRROR_FULL;
 	/* One register, checked and used: the verifier sees the bound. */
 	asm volatile("" : "+r"(cap));
-	if (cap == 0 || cap > SOFTIPS_SNAP_MAX)
+	if (cap > SOFTIPS_SNAP_MAX)
 		cap = SOFTIPS_SNAP_MAX;
+	if (cap == 0)
+		return SOFTIPS_CNT_MIRROR_SKIPPED;
 	if (bpf_xdp_load_bytes(ctx, 0, snap->data, cap))
 		return SOFTIPS_CNT_TRUNCATED;
 	snap->hdr.ts_ns = bpf_ktime_get_ns();
