@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/netip"
 	"os"
@@ -224,6 +225,36 @@ func TestMirrorDrops(t *testing.T) {
 	}
 	if n := len(drainMirror(t, c, 0)); uint64(n) != m["mirror_queued"] {
 		t.Errorf("%d records in the ring, want %d", n, m["mirror_queued"])
+	}
+}
+
+// TestReadMirror: the public reader delivers queued snapshots in order and
+// returns nil once its context is cancelled.
+func TestReadMirror(t *testing.T) {
+	c := load(t, Options{MirrorShards: 1})
+	var frames [][]byte
+	for i := range 3 {
+		f := cToS()
+		f.seq = uint32(1000 + 100*i)
+		frames = append(frames, f.bytes(t))
+		run(t, c, frames[i])
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // a bound, not a timing
+	defer cancel()
+	var got [][]byte
+	err := c.ReadMirror(ctx, 0, func(r MirrorRecord) {
+		got = append(got, bytes.Clone(r.Data))
+		if len(got) == len(frames) {
+			cancel()
+		}
+	})
+	if err != nil {
+		t.Fatalf("read mirror: %v", err)
+	}
+	for i := range frames {
+		if i >= len(got) || !bytes.Equal(got[i], frames[i][:len(got[i])]) {
+			t.Fatalf("record %d does not start the frame sent %d-th", i, i)
+		}
 	}
 }
 
