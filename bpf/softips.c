@@ -138,7 +138,11 @@ struct cursor {
 	void *end;
 };
 
-/* packet is what the parser keeps of one TCP segment. */
+/*
+ * packet is what the parser keeps of one TCP segment: scalars only, so the
+ * matcher and the mirror (global functions, verified once) never see a
+ * packet pointer and the verifier does not explore them per parse path.
+ */
 struct packet {
 	__u32 src[4]; /* network order words; IPv4 in src[0] */
 	__u32 dst[4];
@@ -154,7 +158,8 @@ struct packet {
 	__u8 flags;
 	__u8 ttl;
 	__u32 payload_off; /* frame offset of the TCP payload */
-	struct ethhdr *eth;
+	__u8 src_mac[ETH_ALEN];
+	__u8 dst_mac[ETH_ALEN];
 };
 
 struct vlan_hdr {
@@ -196,13 +201,16 @@ static __always_inline void *take(struct cursor *c, __u32 len)
 static __always_inline int parse_eth(struct cursor *c, struct packet *p, __u16 *proto)
 {
 	struct vlan_hdr *vh;
+	struct ethhdr *eth;
 	__u16 type;
 	int i;
 
-	p->eth = take(c, sizeof(*p->eth));
-	if (!p->eth)
+	eth = take(c, sizeof(*eth));
+	if (!eth)
 		return SOFTIPS_CNT_TRUNCATED;
-	type = bpf_ntohs(p->eth->h_proto);
+	__builtin_memcpy(p->src_mac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(p->dst_mac, eth->h_dest, ETH_ALEN);
+	type = bpf_ntohs(eth->h_proto);
 
 #pragma unroll
 	for (i = 0; i < SOFTIPS_MAX_VLANS; i++) {
@@ -248,33 +256,32 @@ static __always_inline int parse_ipv4(struct cursor *c, struct packet *p, __u16 
 	return 0;
 }
 
-/* ipv6_skip_ext moves past one extension header; 0 = go on walking. */
-static __always_inline int ipv6_skip_ext(struct cursor *c, __u8 *next, __u32 *ext)
+/*
+ * The IPv6 extension walk and TCP read through bpf_xdp_load_bytes at a
+ * scalar offset: a packet pointer whose range differs on every path would
+ * make the verifier explore each chain of headers separately.
+ */
+
+/* ipv6_skip_ext moves *off past one extension header; 0 = go on walking. */
+static __always_inline int ipv6_skip_ext(struct xdp_md *ctx, __u32 *off, __u8 *next,
+					 __u32 *ext)
 {
-	struct ipv6_frag *fh;
-	struct ipv6_ext *eh;
+	struct ipv6_frag h; /* every extension header is at least 8 bytes */
 	__u32 len;
 
+	if (bpf_xdp_load_bytes(ctx, *off, &h, sizeof(h)))
+		return SOFTIPS_CNT_TRUNCATED;
 	if (*next == IPPROTO_FRAGMENT) {
-		fh = take(c, sizeof(*fh));
-		if (!fh)
-			return SOFTIPS_CNT_TRUNCATED;
-		if (fh->frag_off & bpf_htons(IP6_FRAG_OFFSET))
+		if (h.frag_off & bpf_htons(IP6_FRAG_OFFSET))
 			return SOFTIPS_CNT_FRAGMENT;
-		*next = fh->nexthdr;
-		*ext += sizeof(*fh);
-		return 0;
+		len = sizeof(h);
+	} else if (*next == IPPROTO_AH) {
+		len = ((__u32)h.reserved + 2) * 4; /* second byte: payload length */
+	} else {
+		len = ((__u32)h.reserved + 1) * 8; /* second byte: header length */
 	}
-	eh = take(c, sizeof(*eh));
-	if (!eh)
-		return SOFTIPS_CNT_TRUNCATED;
-	if (*next == IPPROTO_AH)
-		len = ((__u32)eh->len + 2) * 4;
-	else
-		len = ((__u32)eh->len + 1) * 8;
-	*next = eh->nexthdr;
-	if (!take(c, len - sizeof(*eh)))
-		return SOFTIPS_CNT_TRUNCATED;
+	*next = h.nexthdr;
+	*off += len;
 	*ext += len;
 	return 0;
 }
@@ -287,7 +294,8 @@ static __always_inline int is_ipv6_ext(__u8 next)
 }
 
 /* parse_ipv6 reads IPv6 and a bounded chain of extension headers. */
-static __always_inline int parse_ipv6(struct cursor *c, struct packet *p, __u16 *l4_len)
+static __always_inline int parse_ipv6(struct xdp_md *ctx, struct cursor *c, struct packet *p,
+				      __u32 *off, __u16 *l4_len)
 {
 	struct ipv6hdr *ip6 = take(c, sizeof(*ip6));
 	__u32 ext = 0, plen;
@@ -296,11 +304,12 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *p, __u16 
 
 	if (!ip6)
 		return SOFTIPS_CNT_TRUNCATED;
+	*off = c->pos - (void *)(long)ctx->data;
 	next = ip6->nexthdr;
 	for (i = 0; i < SOFTIPS_MAX_EXTHDRS; i++) {
 		if (!is_ipv6_ext(next))
 			break;
-		ret = ipv6_skip_ext(c, &next, &ext);
+		ret = ipv6_skip_ext(ctx, off, &next, &ext);
 		if (ret)
 			return ret;
 	}
@@ -320,48 +329,58 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *p, __u16 
 	return 0;
 }
 
-/* parse_tcp reads the TCP header with its options. */
-static __always_inline int parse_tcp(struct cursor *c, struct packet *p, __u16 l4_len)
+/* parse_tcp reads the TCP header at off and checks its options are there. */
+static __always_inline int parse_tcp(struct xdp_md *ctx, __u32 off, struct packet *p,
+				     __u16 l4_len)
 {
-	struct tcphdr *th = take(c, sizeof(*th));
+	__u32 frame = ctx->data_end - ctx->data;
+	struct tcphdr th;
 	__u32 hlen;
 
-	if (!th)
+	if (bpf_xdp_load_bytes(ctx, off, &th, sizeof(th)))
 		return SOFTIPS_CNT_TRUNCATED;
-	hlen = (__u32)th->doff * 4;
-	if (hlen < sizeof(*th) || hlen > l4_len)
+	hlen = (__u32)th.doff * 4;
+	if (hlen < sizeof(th) || hlen > l4_len)
 		return SOFTIPS_CNT_MALFORMED;
-	if (!take(c, hlen - sizeof(*th)))
+	if (off + hlen > frame)
 		return SOFTIPS_CNT_TRUNCATED;
 
-	p->sport = bpf_ntohs(th->source);
-	p->dport = bpf_ntohs(th->dest);
-	p->seq = bpf_ntohl(th->seq);
-	p->ack = bpf_ntohl(th->ack_seq);
-	p->window = bpf_ntohs(th->window);
-	p->flags = ((__u8 *)th)[13];
+	p->sport = bpf_ntohs(th.source);
+	p->dport = bpf_ntohs(th.dest);
+	p->seq = bpf_ntohl(th.seq);
+	p->ack = bpf_ntohl(th.ack_seq);
+	p->window = bpf_ntohs(th.window);
+	p->flags = ((__u8 *)&th)[13];
 	p->payload_len = l4_len - hlen;
+	p->payload_off = off + hlen;
 	return 0;
 }
 
 /* parse_frame fills p from a whole frame; SOFTIPS_CNT_TCP when it is TCP. */
-static __always_inline int parse_frame(struct cursor *c, struct packet *p)
+static __always_inline int parse_frame(struct xdp_md *ctx, struct packet *p)
 {
+	struct cursor c = {
+		.pos = (void *)(long)ctx->data,
+		.end = (void *)(long)ctx->data_end,
+	};
 	__u16 proto = 0, l4_len = 0;
+	__u32 off = 0;
 	int ret;
 
-	ret = parse_eth(c, p, &proto);
+	ret = parse_eth(&c, p, &proto);
 	if (ret)
 		return ret;
-	if (proto == ETH_P_IP)
-		ret = parse_ipv4(c, p, &l4_len);
-	else if (proto == ETH_P_IPV6)
-		ret = parse_ipv6(c, p, &l4_len);
-	else
+	if (proto == ETH_P_IP) {
+		ret = parse_ipv4(&c, p, &l4_len);
+		off = c.pos - (void *)(long)ctx->data;
+	} else if (proto == ETH_P_IPV6) {
+		ret = parse_ipv6(ctx, &c, p, &off, &l4_len);
+	} else {
 		return SOFTIPS_CNT_NON_IP;
+	}
 	if (ret)
 		return ret;
-	ret = parse_tcp(c, p, l4_len);
+	ret = parse_tcp(ctx, off, p, l4_len);
 	return ret ? ret : SOFTIPS_CNT_TCP;
 }
 
@@ -560,8 +579,8 @@ static __always_inline int queue_inject(const struct packet *p, __u64 entry, __u
 	r->payload_len = p->payload_len;
 	r->vlans[0] = p->vlans[0];
 	r->vlans[1] = p->vlans[1];
-	__builtin_memcpy(r->src_mac, p->eth->h_source, 6);
-	__builtin_memcpy(r->dst_mac, p->eth->h_dest, 6);
+	__builtin_memcpy(r->src_mac, p->src_mac, ETH_ALEN);
+	__builtin_memcpy(r->dst_mac, p->dst_mac, ETH_ALEN);
 	r->family = p->family;
 	r->tcp_flags = p->flags;
 	r->ttl = p->ttl;
@@ -570,11 +589,16 @@ static __always_inline int queue_inject(const struct packet *p, __u64 entry, __u
 	return SOFTIPS_CNT_INJECT_QUEUED;
 }
 
-/* classify matches a parsed segment; returns what became of it, 0 = no match. */
-static __always_inline int classify(const struct packet *p)
+/*
+ * softips_classify matches a parsed segment; returns what became of it,
+ * 0 = no match. A global function: the verifier checks it once.
+ */
+__noinline int softips_classify(const struct packet *p)
 {
 	__u64 entry = 0, now = 0;
 
+	if (!p)
+		return 0;
 	if (!match_blocks(p, &now, &entry))
 		return 0;
 	count(SOFTIPS_CNT_MATCHED);
@@ -644,17 +668,18 @@ static __always_inline int copy_out(struct xdp_md *ctx, const struct packet *p, 
 }
 
 /*
- * mirror hands the segment to detection: payload, or any of SYN/FIN/RST,
+ * softips_mirror hands the segment to detection: payload, or any of SYN/FIN/RST,
  * on the ring of its flow's shard, unless user space bypassed its payload.
  */
-static __always_inline int mirror(struct xdp_md *ctx, const struct packet *p)
+__noinline int softips_mirror(struct xdp_md *ctx, const struct packet *p)
 {
-	__u8 ctl = p->flags & (SOFTIPS_TCP_SYN | SOFTIPS_TCP_FIN | SOFTIPS_TCP_RST);
 	struct softips_flow_key fk;
 	__u32 shard;
+	__u8 ctl;
 
-	if (!shard_count)
+	if (!shard_count || !p)
 		return 0;
+	ctl = p->flags & (SOFTIPS_TCP_SYN | SOFTIPS_TCP_FIN | SOFTIPS_TCP_RST);
 	if (!ctl && !p->payload_len)
 		return SOFTIPS_CNT_MIRROR_SKIPPED;
 	flow_key(&fk, p);
@@ -667,20 +692,15 @@ static __always_inline int mirror(struct xdp_md *ctx, const struct packet *p)
 SEC("xdp")
 int softips_xdp(struct xdp_md *ctx)
 {
-	struct cursor c = {
-		.pos = (void *)(long)ctx->data,
-		.end = (void *)(long)ctx->data_end,
-	};
 	struct packet p = {};
 	int verdict, mirrored = 0;
 
 	count(SOFTIPS_CNT_PACKETS);
-	verdict = parse_frame(&c, &p);
+	verdict = parse_frame(ctx, &p);
 	if (verdict == SOFTIPS_CNT_TCP) {
 		count(SOFTIPS_CNT_TCP);
-		p.payload_off = c.pos - (void *)(long)ctx->data;
-		verdict = classify(&p);
-		mirrored = mirror(ctx, &p);
+		verdict = softips_classify(&p);
+		mirrored = softips_mirror(ctx, &p);
 	}
 	if (verdict)
 		count(verdict);

@@ -7,14 +7,12 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/softips/softips/internal/testenv"
 )
 
 // TestLoadReplacesStalePins: a second Load on one pin path takes the pins
 // over with fresh maps, and Close removes them.
 func TestLoadReplacesStalePins(t *testing.T) {
-	testenv.RequireRoot(t)
+	needRoot(t)
 	dir := filepath.Join(mountBPFFS(t), "softips")
 	first, err := Load(Options{PinPath: dir})
 	if err != nil {
@@ -55,7 +53,7 @@ func TestLoadReplacesStalePins(t *testing.T) {
 // TestLoadNeedsBPFFS: a pin path outside bpffs is refused with ErrNotBPFFS;
 // EnsureBPFFS mounts one there and then Load works.
 func TestLoadNeedsBPFFS(t *testing.T) {
-	testenv.RequireRoot(t)
+	needRoot(t)
 	dir := t.TempDir()
 	if _, err := Load(Options{PinPath: dir}); !errors.Is(err, ErrNotBPFFS) {
 		t.Fatalf("load on %q: error %v, want ErrNotBPFFS", dir, err)
@@ -78,7 +76,7 @@ func TestLoadNeedsBPFFS(t *testing.T) {
 
 // TestOptionsRefused: bad sizes and shard counts are errors, not panics.
 func TestOptionsRefused(t *testing.T) {
-	testenv.RequireRoot(t)
+	needRoot(t)
 	dir := filepath.Join(mountBPFFS(t), "softips")
 	for name, o := range map[string]Options{
 		"inject ring not a power of two": {InjectRingSize: 5000},
