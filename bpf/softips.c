@@ -333,7 +333,7 @@ static __always_inline int parse_ipv6(struct xdp_md *ctx, struct cursor *c, stru
 static __always_inline int parse_tcp(struct xdp_md *ctx, __u32 off, struct packet *p,
 				     __u16 l4_len)
 {
-	__u32 frame = ctx->data_end - ctx->data;
+	__u32 frame = bpf_xdp_get_buff_len(ctx);
 	struct tcphdr th;
 	__u32 hlen;
 
@@ -628,7 +628,7 @@ static __always_inline __u32 flow_hash(const struct softips_flow_key *fk)
 /* snap_bytes is how much of the frame one snapshot keeps. */
 static __always_inline __u32 snap_bytes(struct xdp_md *ctx, const struct packet *p)
 {
-	__u32 frame = ctx->data_end - ctx->data;
+	__u32 frame = bpf_xdp_get_buff_len(ctx);
 	__u32 want = p->payload_off + snap_len;
 
 	return want < frame ? want : frame;
@@ -655,7 +655,7 @@ static __always_inline int copy_out(struct xdp_md *ctx, const struct packet *p, 
 	if (bpf_xdp_load_bytes(ctx, 0, snap->data, cap))
 		return SOFTIPS_CNT_TRUNCATED;
 	snap->hdr.ts_ns = bpf_ktime_get_ns();
-	snap->hdr.orig_len = ctx->data_end - ctx->data;
+	snap->hdr.orig_len = bpf_xdp_get_buff_len(ctx);
 	snap->hdr.cap_len = cap;
 	if (bpf_ringbuf_output(ring, snap, sizeof(snap->hdr) + cap, 0)) {
 		__u64 *d = bpf_map_lookup_elem(&mirror_drops, &shard);
@@ -689,7 +689,8 @@ __noinline int softips_mirror(struct xdp_md *ctx, const struct packet *p)
 	return copy_out(ctx, p, shard);
 }
 
-SEC("xdp")
+/* xdp.frags: jumbo frames on a mirror port arrive in several buffers. */
+SEC("xdp.frags")
 int softips_xdp(struct xdp_md *ctx)
 {
 	struct packet p = {};

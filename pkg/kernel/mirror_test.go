@@ -265,3 +265,26 @@ func TestReadMirrorShard(t *testing.T) {
 		t.Errorf("shard 2 of 2: error %v, want ErrNoShard", err)
 	}
 }
+
+// TestJumboFrame: a frame larger than one page reaches the program in
+// several buffers (xdp.frags); it still matches, and its snapshot keeps the
+// headers and SnapLen bytes with the whole length.
+func TestJumboFrame(t *testing.T) {
+	c := load(t, Options{MirrorShards: 1, SnapLen: 64})
+	setBlocks(t, c, "0.0.0.0/0 0 198.51.100.20/32 443")
+	f := cToS()
+	f.payload = 8000
+	data := f.bytes(t)
+	run(t, c, data)
+	reqs := drainInjects(t, c)
+	if len(reqs) != 1 || reqs[0].PayloadLen != 8000 {
+		t.Fatalf("requests %+v, want one with payload 8000", reqs)
+	}
+	recs := drainMirror(t, c, 0)
+	if len(recs) != 1 || len(recs[0].Data) != 14+20+20+64 || int(recs[0].OrigLen) != len(data) {
+		t.Fatalf("%d snapshots, want one of %d bytes of %d", len(recs), 14+20+20+64, len(data))
+	}
+	if !bytes.Equal(recs[0].Data, data[:len(recs[0].Data)]) {
+		t.Error("snapshot bytes differ from the frame")
+	}
+}
