@@ -217,19 +217,51 @@ func (c *Classifier) Shapes() (int, error) {
 func (c *Classifier) Hits() (map[uint64]Hit, error) {
 	clk := newMonoClock()
 	out := make(map[uint64]Hit)
-	var k bpfSoftipsBlockKey
-	var v bpfSoftipsBlockVal
-	it := c.objs.Blocks.Iterate()
-	for it.Next(&k, &v) {
+	err := c.eachBlock(func(v *bpfSoftipsBlockVal) {
 		h := out[v.EntryId]
 		h.Hits += v.Hits
 		if t := clk.wall(v.LastHitNs); t.After(h.LastHit) {
 			h.LastHit = t
 		}
 		out[v.EntryId] = h
-	}
-	if err := it.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read hits: %w", err)
 	}
 	return out, nil
+}
+
+// hitBatch is how many block entries one batch lookup reads.
+const hitBatch = 4096
+
+// eachBlock calls fn for every value of the blocks map, in batches where
+// the kernel supports it (a 100,000-entry table reads in a few syscalls).
+func (c *Classifier) eachBlock(fn func(*bpfSoftipsBlockVal)) error {
+	var cursor ebpf.MapBatchCursor
+	keys := make([]bpfSoftipsBlockKey, hitBatch)
+	vals := make([]bpfSoftipsBlockVal, hitBatch)
+	for {
+		n, err := c.objs.Blocks.BatchLookup(&cursor, keys, vals, nil)
+		for i := range vals[:n] {
+			fn(&vals[i])
+		}
+		switch {
+		case errors.Is(err, ebpf.ErrKeyNotExist):
+			return nil
+		case errors.Is(err, ebpf.ErrNotSupported) && n == 0:
+			return c.iterateBlocks(fn)
+		case err != nil:
+			return err
+		}
+	}
+}
+
+func (c *Classifier) iterateBlocks(fn func(*bpfSoftipsBlockVal)) error {
+	var k bpfSoftipsBlockKey
+	var v bpfSoftipsBlockVal
+	it := c.objs.Blocks.Iterate()
+	for it.Next(&k, &v) {
+		fn(&v)
+	}
+	return it.Err()
 }

@@ -174,3 +174,19 @@ func TestPinnedDump(t *testing.T) {
 		t.Errorf("dump does not show the entry by field names: %s", out)
 	}
 }
+
+// TestHitsMany: Hits reads tables larger than one batch completely.
+func TestHitsMany(t *testing.T) {
+	c := load(t, Options{})
+	es := mixedEntries(3*hitBatch + 5)
+	if err := c.SetBlocks(es); err != nil {
+		t.Fatal(err)
+	}
+	hits, err := c.Hits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != len(es) {
+		t.Errorf("hits for %d entries, want %d", len(hits), len(es))
+	}
+}

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"net/netip"
+	"os"
 	"reflect"
 	"testing"
 )
@@ -215,5 +216,26 @@ func TestRateLimit(t *testing.T) {
 	}
 	if reqs := drainInjects(t, c); len(reqs) != 4 {
 		t.Errorf("%d requests, want 4", len(reqs))
+	}
+}
+
+// TestInjectRingFull: requests beyond a full inject ring are counted as
+// lost, never silently dropped.
+func TestInjectRingFull(t *testing.T) {
+	c := load(t, Options{InjectRingSize: uint32(os.Getpagesize())})
+	setBlocks(t, c, "0.0.0.0/0 0 198.51.100.20/32 443")
+	const flows = 100
+	for i := range flows {
+		f := cToS()
+		f.sport = uint16(20000 + i)
+		run(t, c, f.bytes(t))
+	}
+	m := counters(t, c)
+	if m["inject_full"] == 0 || m["inject_queued"]+m["inject_full"] != flows {
+		t.Errorf("queued %d + full %d, want some full and %d in all",
+			m["inject_queued"], m["inject_full"], flows)
+	}
+	if n := len(drainInjects(t, c)); uint64(n) != m["inject_queued"] {
+		t.Errorf("%d requests in the ring, want %d", n, m["inject_queued"])
 	}
 }
