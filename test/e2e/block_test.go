@@ -64,8 +64,8 @@ func scenarioEstablished(t *testing.T, srv *Server, b blocker) {
 	}
 	t.Logf("block returned after %v", time.Since(t0))
 	for _, ep := range blocked {
-		o, ended := ep.Wait(time.Until(t0.Add(resetBudget)))
-		if !ended || o.End != EndReset {
+		o, _ := ep.Wait(time.Until(t0.Add(resetBudget)))
+		if o.End != EndReset || o.EndAt.Sub(t0) > resetBudget {
 			t.Errorf("%s: want a reset within %v of the block, got %v", o.Label,
 				resetBudget, o)
 			continue
