@@ -156,3 +156,9 @@ func TestLabReactorRefusesNewConnections(t *testing.T) {
 	requireLab(t)
 	scenarioNewConnections(t, startReactor(t))
 }
+
+// TestLabReactorEndsIPv6Flow runs the IPv6 scenario against the reactor.
+func TestLabReactorEndsIPv6Flow(t *testing.T) {
+	srv := requireLab(t)
+	scenarioIPv6(t, srv, startReactor(t))
+}
