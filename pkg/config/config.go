@@ -69,11 +69,12 @@ type Detect struct {
 
 // MultiSession is one rule counting across connections.
 type MultiSession struct {
-	Name   string   `yaml:"name"`
-	By     string   `yaml:"by"`     // src, dst or pair
-	Count  int      `yaml:"count"`  // signal when more connections than this
-	Window Duration `yaml:"window"` // within this time
-	Keep   string   `yaml:"keep"`   // fields the block signal keeps, e.g. "src"
+	Name      string   `yaml:"name"`
+	By        string   `yaml:"by"`        // src, dst or pair
+	Classtype string   `yaml:"classtype"` // count only alerts of this classtype; "": all
+	Count     int      `yaml:"count"`     // signal when more alerts than this
+	Window    Duration `yaml:"window"`    // within this time
+	Keep      string   `yaml:"keep"`      // fields the block signal keeps, e.g. "src"
 }
 
 // Inject configures active response (read by package inject).
