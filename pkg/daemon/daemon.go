@@ -177,6 +177,7 @@ func (d *Daemon) openInjector() error {
 		return fmt.Errorf("open injector on %q: %w", d.o.Inject, err)
 	}
 	d.sender = s
+	d.warmNextHops()
 	d.tracker = inject.NewTracker(inject.TrackerConfig{Protected: prefixes(d.protect)},
 		s.Send, d.onResetEvent)
 	return nil
@@ -223,6 +224,7 @@ func (d *Daemon) tick(now time.Time) {
 			Msg("block expired")
 	}
 	d.tracker.Tick(now)
+	d.warmNextHops()
 	if err := d.table.Flush(); err != nil {
 		d.log.Warn().Err(err).Msg("persist block table")
 	}
@@ -242,4 +244,19 @@ func tableHits(h map[uint64]kernel.Hit) map[uint64]blocktable.Hit {
 func (d *Daemon) entries() []blocktable.Entry {
 	_, es := d.table.Snapshot()
 	return es
+}
+
+// warmNextHops keeps the gateways' MACs in the injector's cache, so the
+// first RST of a block does not wait for a neighbour lookup (or ARP) while
+// the real traffic races ahead of it.
+func (d *Daemon) warmNextHops() {
+	for _, p := range d.protect {
+		if p.Label != "gateway" {
+			continue
+		}
+		if _, err := d.sender.Resolve(p.Prefix.Addr()); err != nil {
+			d.log.Debug().Err(err).Str("gateway", p.Prefix.Addr().String()).
+				Msg("resolve next hop")
+		}
+	}
 }

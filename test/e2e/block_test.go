@@ -258,12 +258,16 @@ func mapEntries(t *testing.T, ctx context.Context, d *Daemon) int {
 
 func expectBlocked(t *testing.T, ctx context.Context, local, remote string) {
 	t.Helper()
-	o := Probe(ctx, NSClient, local, remote, probeWait)
+	o := ProbeHold(ctx, NSClient, local, remote, probeWait)
 	switch {
-	case o.Received > 0:
-		t.Errorf("blocked %s -> %s: got %d reply bytes: %v", local, remote, o.Received, o)
-	case o.End != EndRefused && o.End != EndReset && o.End != EndEOF:
+	case o.End != EndRefused && o.End != EndReset:
 		t.Errorf("blocked %s -> %s: want refused or reset, got %v", local, remote, o)
+	case o.Received > 0:
+		// The RST raced the server's first reply and lost (DESIGN.md §7):
+		// the connection still died, which is what is asserted; how often
+		// the race is lost is measured by the benchmarks.
+		t.Logf("blocked %s -> %s: %v after %v, %d reply bytes got through first",
+			local, remote, o.End, o.EndAt.Sub(o.Start), o.Received)
 	default:
 		t.Logf("blocked %s -> %s: %v after %v", local, remote, o.End, o.EndAt.Sub(o.Start))
 	}
