@@ -1,0 +1,176 @@
+package av
+
+import "slices"
+
+// automaton is an Aho-Corasick matcher over the anchors of all body
+// signatures. Shallow and busy nodes get a dense 256-entry table holding
+// the full transition function (failures resolved); the others keep a
+// short sorted list of children and fall back along failure links. Random
+// traffic spends nearly all its time in the dense nodes, so the cost per
+// byte stays flat as the number of anchors grows while memory stays near
+// a few bytes per anchor byte.
+type automaton struct {
+	nodes  []acNode
+	keys   []byte  // children bytes of sparse nodes, sorted per node
+	next   []int32 // children targets, parallel to keys
+	tables []int32 // dense tables, 256 entries each
+}
+
+type acNode struct {
+	fail  int32
+	dense int32 // index of the node's dense table, or -1
+	kbeg  int32 // first child in keys/next
+	klen  int32
+	out   int32 // anchor id ending here, or -1
+	dict  int32 // nearest node on the failure chain with an anchor, or -1
+}
+
+// denseFanout is the child count from which a node gets a dense table.
+const denseFanout = 16
+
+// buildAutomaton builds the matcher; anchors[i] is reported as id i.
+// Identical anchors must have been merged by the caller. One map keyed by
+// (parent, byte) builds the trie, and sorting the edges lays the children
+// of every node out contiguously: no per-node maps, so building 100,000
+// anchors stays within tens of megabytes.
+func buildAutomaton(anchors [][]byte) *automaton {
+	edges := map[uint64]int32{}
+	var list []uint64 // parent<<8 | byte, one per edge
+	var outs []int32
+	var depth []int32
+	outs, depth = append(outs, -1), append(depth, 0)
+	for id, an := range anchors {
+		n := int32(0)
+		for _, c := range an {
+			key := uint64(n)<<8 | uint64(c)
+			t, ok := edges[key]
+			if !ok {
+				t = int32(len(outs))
+				edges[key] = t
+				list = append(list, key)
+				outs, depth = append(outs, -1), append(depth, depth[n]+1)
+			}
+			n = t
+		}
+		outs[n] = int32(id)
+	}
+	slices.Sort(list)
+	a := &automaton{nodes: make([]acNode, len(outs))}
+	a.keys = make([]byte, len(list))
+	a.next = make([]int32, len(list))
+	for k, key := range list {
+		n := &a.nodes[key>>8]
+		if n.klen == 0 {
+			n.kbeg = int32(k)
+		}
+		n.klen++
+		a.keys[k], a.next[k] = byte(key), edges[key]
+	}
+	for n := range a.nodes {
+		an := &a.nodes[n]
+		an.out, an.dict, an.dense = outs[n], -1, -1
+		if depth[n] <= 1 || an.klen >= denseFanout {
+			an.dense = int32(len(a.tables) / 256)
+			a.tables = append(a.tables, make([]int32, 256)...)
+		}
+	}
+	a.link(a.bfs())
+	return a
+}
+
+// bfs returns the nodes in breadth-first order.
+func (a *automaton) bfs() []int32 {
+	order := make([]int32, 1, len(a.nodes))
+	for k := 0; k < len(order); k++ {
+		n := &a.nodes[order[k]]
+		order = append(order, a.next[n.kbeg:n.kbeg+n.klen]...)
+	}
+	return order
+}
+
+// link sets failure and dictionary links and fills the dense tables, in
+// breadth-first order so every failure target is complete before use.
+func (a *automaton) link(order []int32) {
+	for _, n := range order {
+		an := &a.nodes[n]
+		for k := an.kbeg; k < an.kbeg+an.klen; k++ {
+			c, t := a.keys[k], a.next[k]
+			f := int32(0)
+			if n != 0 {
+				f = a.step(an.fail, c)
+			}
+			a.nodes[t].fail = f
+			if a.nodes[f].out >= 0 {
+				a.nodes[t].dict = f
+			} else {
+				a.nodes[t].dict = a.nodes[f].dict
+			}
+		}
+		if an.dense < 0 {
+			continue
+		}
+		tab := a.tables[an.dense*256 : an.dense*256+256]
+		for c := range tab {
+			if t := a.child(n, byte(c)); t >= 0 {
+				tab[c] = t
+			} else if n != 0 {
+				tab[c] = a.step(an.fail, byte(c))
+			}
+		}
+	}
+}
+
+func (a *automaton) child(n int32, c byte) int32 {
+	an := &a.nodes[n]
+	keys := a.keys[an.kbeg : an.kbeg+an.klen]
+	for k, kc := range keys {
+		if kc == c {
+			return a.next[an.kbeg+int32(k)]
+		}
+		if kc > c {
+			break
+		}
+	}
+	return -1
+}
+
+// step is the full transition function from state n on byte c.
+func (a *automaton) step(n int32, c byte) int32 {
+	for {
+		an := &a.nodes[n]
+		if an.dense >= 0 {
+			return a.tables[int(an.dense)*256+int(c)]
+		}
+		if t := a.child(n, c); t >= 0 {
+			return t
+		}
+		n = an.fail
+	}
+}
+
+// scan runs p through the automaton from state s, calling hit with the
+// anchor id and the index just past its last byte, and returns the state.
+func (a *automaton) scan(s int32, p []byte, hit func(id int32, end int)) int32 {
+	nodes, tables := a.nodes, a.tables
+	for i, c := range p {
+		if d := nodes[s].dense; d >= 0 {
+			s = tables[int(d)<<8|int(c)]
+		} else {
+			s = a.step(s, c)
+		}
+		if n := &nodes[s]; n.out >= 0 || n.dict >= 0 {
+			a.report(s, i+1, hit)
+		}
+	}
+	return s
+}
+
+func (a *automaton) report(s int32, end int, hit func(id int32, end int)) {
+	if a.nodes[s].out < 0 {
+		s = a.nodes[s].dict
+	}
+	for s >= 0 {
+		hit(a.nodes[s].out, end)
+		s = a.nodes[s].dict
+	}
+}
