@@ -13,7 +13,7 @@ import (
 func TestWriteEVE(t *testing.T) {
 	var b bytes.Buffer
 	h := Hit{Signature: "Softips.Test.EICAR.MD5", Kind: "hash", Object: "http-body",
-		Hash: "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f",
+		Hash:        "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f",
 		ObjectStart: 151, Size: 68}
 	flow := FlowInfo{Time: time.Date(2026, 12, 4, 16, 8, 1, 272861000, time.UTC), FlowID: 42,
 		Src: netip.MustParseAddrPort("[::ffff:198.51.100.20]:80"),
@@ -25,7 +25,8 @@ func TestWriteEVE(t *testing.T) {
 		`"event_type":"antivirus","src_ip":"198.51.100.20","src_port":80,` +
 		`"dest_ip":"203.0.113.10","dest_port":51000,"proto":"TCP","app_proto":"http",` +
 		`"antivirus":{"signature":"Softips.Test.EICAR.MD5","kind":"hash",` +
-		`"object":"http-body","sha256":"275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f",` +
+		`"object":"http-body",` +
+		`"sha256":"275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f",` +
 		`"offset":0,"object_start":151,"size":68}}` + "\n"
 	if b.String() != want {
 		t.Fatalf("got  %s\nwant %s", b.String(), want)

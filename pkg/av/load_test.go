@@ -17,11 +17,14 @@ func TestBadLines(t *testing.T) {
 		file, line, msg string
 		kind            error
 	}{
-		{"x.hdb", "44d88612fea8a8f36de82e1278abb02f:68", `want 3 fields "hash:size:name", got 2`, ErrMalformed},
-		{"x.hdb", "44d88612fea8a8f36de82e1278abb02f:*:N", `size "*" is allowed only in .hsb/.hsu files`, ErrMalformed},
+		{"x.hdb", "44d88612fea8a8f36de82e1278abb02f:68",
+			`want 3 fields "hash:size:name", got 2`, ErrMalformed},
+		{"x.hdb", "44d88612fea8a8f36de82e1278abb02f:*:N",
+			`size "*" is allowed only in .hsb/.hsu files`, ErrMalformed},
 		{"x.hsb", "44d8:12x:N", `bad size "12x"`, ErrMalformed},
 		{"x.hsb", "zz:12:N", `bad hash "zz": not hex`, ErrMalformed},
-		{"x.hsb", "abcd:12:N", `hash of 4 hex digits is not md5 (32), sha1 (40) or sha256 (64)`, ErrMalformed},
+		{"x.hsb", "abcd:12:N",
+			`hash of 4 hex digits is not md5 (32), sha1 (40) or sha256 (64)`, ErrMalformed},
 		{"x.hsb", "44d88612fea8a8f36de82e1278abb02f:68:", `empty signature name`, ErrMalformed},
 		{"x.ndb", "N:0:*", `want 4 to 6 fields "name:target:offset:hexsig", got 3`, ErrMalformed},
 		{"x.ndb", "N:x:*:4142", `bad target type "x"`, ErrMalformed},
@@ -34,16 +37,22 @@ func TestBadLines(t *testing.T) {
 		{"x.ndb", "N:0:*:4142{3", `unclosed "{" at column 5`, ErrMalformed},
 		{"x.ndb", "N:0:*:4142{5-2}43", `bad gap "{5-2}" at column 5`, ErrMalformed},
 		{"x.ndb", "N:0:*:4142{x}43", `bad gap "{x}" at column 5`, ErrMalformed},
-		{"x.ndb", "N:0:*:*4142", `hex signature "*4142" begins or ends with an unbounded gap`, ErrMalformed},
+		{"x.ndb", "N:0:*:*4142",
+			`hex signature "*4142" begins or ends with an unbounded gap`, ErrMalformed},
 		{"x.ndb", "N:0:*:4142(43|44", `unclosed "(" at column 5`, ErrMalformed},
 		{"x.ndb", "N:0:*:4142!(43|44)", `hex signature construct "!" at column 5`, ErrUnsupported},
 		{"x.ndb", "N:0:*:4142[1-2]43", `hex signature construct "[" at column 5`, ErrUnsupported},
-		{"x.ndb", "N:0:*:4142(4?|44)", `alternative "4?" at column 5 (only fixed, non-empty hex strings)`, ErrUnsupported},
-		{"x.ndb", "N:0:*:4142(B)", `alternative "B" at column 5 (only fixed, non-empty hex strings)`, ErrUnsupported},
-		{"x.ndb", "N:0:*:41??42??43", `part 1 has no run of 2 fixed bytes to anchor on`, ErrUnsupported},
-		{"x.ndb", "N:0:*:4142*41??42", `part 2 has no run of 2 fixed bytes to anchor on`, ErrUnsupported},
+		{"x.ndb", "N:0:*:4142(4?|44)",
+			`alternative "4?" at column 5 (only fixed, non-empty hex strings)`, ErrUnsupported},
+		{"x.ndb", "N:0:*:4142(B)",
+			`alternative "B" at column 5 (only fixed, non-empty hex strings)`, ErrUnsupported},
+		{"x.ndb", "N:0:*:41??42??43",
+			`part 1 has no run of 2 fixed bytes to anchor on`, ErrUnsupported},
+		{"x.ndb", "N:0:*:4142*41??42",
+			`part 2 has no run of 2 fixed bytes to anchor on`, ErrUnsupported},
 		{"x.ndb", "N:0:EOF-4:4142*4344", `offset EOF-4 with an unbounded gap`, ErrUnsupported},
-		{"x.ndb", "N:0:*:4142{60000}4344{6000}4546", `part 1 spans more than 65536 bytes`, ErrUnsupported},
+		{"x.ndb", "N:0:*:4142{60000}4344{6000}4546",
+			`part 1 spans more than 65536 bytes`, ErrUnsupported},
 		{"x.db", "4142", `want "name=hexsig"`, ErrMalformed},
 		{"x.db", "N=", `empty hex signature`, ErrMalformed},
 	}
@@ -87,7 +96,8 @@ func TestLoadFileErrors(t *testing.T) {
 			t.Errorf("%s: error %v, want %v", name, err, want)
 		}
 	}
-	if _, _, err := LoadFiles(filepath.Join(t.TempDir(), "none.hdb")); !errors.Is(err, os.ErrNotExist) {
+	_, _, err := LoadFiles(filepath.Join(t.TempDir(), "none.hdb"))
+	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: error %v, want not-exist", err)
 	}
 }

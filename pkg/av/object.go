@@ -80,6 +80,10 @@ func (o *object) hash(p []byte) {
 	if !o.hashing {
 		return
 	}
+	if o.db.maxSize >= 0 && o.n+int64(len(p)) > o.db.maxSize && !o.s.opts.HashObjects {
+		o.hashing = false // no hash signature is this large: nothing to lose
+		return
+	}
 	if lim := o.s.opts.MaxHashBytes; lim >= 0 && o.n+int64(len(p)) > lim {
 		o.hashing = false
 		o.s.stats.HashSkipped++

@@ -145,3 +145,39 @@ func TestWindowBounded(t *testing.T) {
 		t.Fatalf("window %d (want 28), hits %+v", db.window, s.Hits())
 	}
 }
+
+// TestLimits: past MaxScanBytes body signatures stop (counted), past
+// MaxHashBytes hashing stops (counted), and a flood of anchors waiting for
+// bytes is capped (counted).
+func TestLimits(t *testing.T) {
+	db := mustDB(t, "t.ndb", "Late:0:*:41424344\nWait:0:*:5a5a{0-1000}5b5b\n")
+	got := scan(db, StreamOptions{MaxScanBytes: 100, NoHTTP: true},
+		[]byte(strings.Repeat(".", 100)+"ABCD"))
+	s := db.NewStream(StreamOptions{MaxScanBytes: 100, NoHTTP: true})
+	s.Write([]byte(strings.Repeat(".", 100) + "ABCD"))
+	s.Close()
+	if len(got) != 0 || s.Stats().ScanTruncated != 1 {
+		t.Errorf("scan limit: hits %v stats %+v", got, s.Stats())
+	}
+
+	s = db.NewStream(StreamOptions{NoHTTP: true})
+	s.Write([]byte(strings.Repeat("ZZ", 300)))
+	st := s.Stats()
+	s.Write([]byte("[["))
+	s.Close()
+	if st.PendingDropped != 599-maxPending || len(s.Hits()) != 1 {
+		t.Errorf("pending cap: stats %+v, hits %+v", st, s.Hits())
+	}
+
+	hdb := mustDB(t, "t.hsb",
+		"275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f:*:E\n")
+	if got := scan(hdb, StreamOptions{NoHTTP: true}, []byte(eicar), 10); len(got) != 1 {
+		t.Errorf("any-size hash: hits %v", got)
+	}
+	s = hdb.NewStream(StreamOptions{MaxHashBytes: 60, NoHTTP: true})
+	s.Write([]byte(eicar))
+	s.Close()
+	if len(s.Hits()) != 0 || s.Stats().HashSkipped != 1 {
+		t.Errorf("hash limit: hits %v stats %+v", s.Hits(), s.Stats())
+	}
+}
