@@ -10,6 +10,7 @@ import "slices"
 // byte stays flat as the number of anchors grows while memory stays near
 // a few bytes per anchor byte.
 type automaton struct {
+	hot    []acHot // what the scan loop reads, 12 bytes a node
 	nodes  []acNode
 	keys   []byte  // children bytes of sparse nodes, sorted per node
 	next   []int32 // children targets, parallel to keys
@@ -24,6 +25,21 @@ type acNode struct {
 	out   int32 // anchor id ending here, or -1
 	dict  int32 // nearest node on the failure chain with an anchor, or -1
 }
+
+// acHot is the part of a node the scan loop touches, kept small so the
+// shallow nodes of a large automaton fit in cache.
+type acHot struct {
+	fail  int32
+	ref   int32 // dense: table index; one child: its node; else first child
+	klen  uint16
+	key   byte // the byte of a single child, kept inline to save a miss
+	flags byte
+}
+
+const (
+	hotDense = 1 << iota // ref is a dense table
+	hotOut               // an anchor ends here or on the failure chain
+)
 
 // denseFanout is the child count from which a node gets a dense table.
 const denseFanout = 16
@@ -57,11 +73,23 @@ func buildAutomaton(anchors [][]byte) *automaton {
 			a.tables = append(a.tables, make([]int32, 256)...)
 		}
 	}
-	order = order[:0]
-	for i := range a.nodes {
-		order = append(order, int32(i))
+	a.hot = make([]acHot, len(a.nodes))
+	for i, n := range a.nodes {
+		h := &a.hot[i]
+		h.ref, h.klen = n.kbeg, uint16(n.klen)
+		if n.klen == 1 {
+			h.ref, h.key = a.next[n.kbeg], a.keys[n.kbeg]
+		}
+		if n.dense >= 0 {
+			h.ref, h.flags = n.dense, hotDense
+		}
 	}
-	a.link(order)
+	a.link()
+	for i, n := range a.nodes {
+		if n.out >= 0 || n.dict >= 0 {
+			a.hot[i].flags |= hotOut
+		}
+	}
 	return a
 }
 
@@ -116,9 +144,10 @@ func (t *trie) bfs() []int32 {
 }
 
 // link sets failure and dictionary links and fills the dense tables, in
-// breadth-first order so every failure target is complete before use.
-func (a *automaton) link(order []int32) {
-	for _, n := range order {
+// breadth-first order (the node numbering) so every failure target is
+// complete before use.
+func (a *automaton) link() {
+	for n := range int32(len(a.nodes)) {
 		an := &a.nodes[n]
 		for k := an.kbeg; k < an.kbeg+an.klen; k++ {
 			c, t := a.keys[k], a.next[k]
@@ -126,7 +155,7 @@ func (a *automaton) link(order []int32) {
 			if n != 0 {
 				f = a.step(an.fail, c)
 			}
-			a.nodes[t].fail = f
+			a.nodes[t].fail, a.hot[t].fail = f, f
 			if a.nodes[f].out >= 0 {
 				a.nodes[t].dict = f
 			} else {
@@ -149,10 +178,24 @@ func (a *automaton) link(order []int32) {
 
 func (a *automaton) child(n int32, c byte) int32 {
 	an := &a.nodes[n]
-	keys := a.keys[an.kbeg : an.kbeg+an.klen]
-	for k, kc := range keys {
+	return a.listChild(an.kbeg, an.klen, c)
+}
+
+// sparseChild finds the child of a sparse node on byte c, or -1.
+func (a *automaton) sparseChild(h acHot, c byte) int32 {
+	if h.klen == 1 {
+		if h.key == c {
+			return h.ref
+		}
+		return -1
+	}
+	return a.listChild(h.ref, int32(h.klen), c)
+}
+
+func (a *automaton) listChild(beg, n int32, c byte) int32 {
+	for k, kc := range a.keys[beg : beg+n] {
 		if kc == c {
-			return a.next[an.kbeg+int32(k)]
+			return a.next[beg+int32(k)]
 		}
 		if kc > c {
 			break
@@ -164,28 +207,28 @@ func (a *automaton) child(n int32, c byte) int32 {
 // step is the full transition function from state n on byte c.
 func (a *automaton) step(n int32, c byte) int32 {
 	for {
-		an := &a.nodes[n]
-		if an.dense >= 0 {
-			return a.tables[int(an.dense)*256+int(c)]
+		h := a.hot[n]
+		if h.flags&hotDense != 0 {
+			return a.tables[int(h.ref)<<8|int(c)]
 		}
-		if t := a.child(n, c); t >= 0 {
+		if t := a.sparseChild(h, c); t >= 0 {
 			return t
 		}
-		n = an.fail
+		n = h.fail
 	}
 }
 
 // scan runs p through the automaton from state s, calling hit with the
 // anchor id and the index just past its last byte, and returns the state.
 func (a *automaton) scan(s int32, p []byte, hit func(id int32, end int)) int32 {
-	nodes, tables := a.nodes, a.tables
+	hot, tables := a.hot, a.tables
 	for i, c := range p {
-		if d := nodes[s].dense; d >= 0 {
-			s = tables[int(d)<<8|int(c)]
+		if h := hot[s]; h.flags&hotDense != 0 {
+			s = tables[int(h.ref)<<8|int(c)]
 		} else {
 			s = a.step(s, c)
 		}
-		if n := &nodes[s]; n.out >= 0 || n.dict >= 0 {
+		if hot[s].flags&hotOut != 0 {
 			a.report(s, i+1, hit)
 		}
 	}
