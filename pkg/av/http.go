@@ -44,6 +44,8 @@ type httpParser struct {
 	remain int64 // bytes left in a Content-Length body or chunk
 	msg    httpMsg
 	body   *bodySink
+	peer   *httpParser // the response side, told each request's method
+	method []string    // methods of requests not yet answered, oldest first
 }
 
 // httpMsg is what the headers of one message say about its body.
@@ -55,6 +57,7 @@ type httpMsg struct {
 	chunked  bool
 	codings  []string
 	upgraded bool
+	method   string // request method (for a response: of its request, if known)
 }
 
 func newHTTPParser(s *Stream) *httpParser { return &httpParser{s: s} }
@@ -149,7 +152,16 @@ func (h *httpParser) startLine(line []byte) {
 		return
 	}
 	h.msg, h.seen, h.hdr, h.st = m, true, 0, hHeaders
+	if !m.resp && h.peer != nil && len(h.peer.method) < maxMethods {
+		h.peer.method = append(h.peer.method, m.method)
+	}
+	if m.resp && m.status >= 200 && len(h.method) > 0 {
+		h.msg.method, h.method = h.method[0], h.method[1:]
+	}
 }
+
+// maxMethods bounds the requests remembered for a linked response side.
+const maxMethods = 64
 
 // parseStartLine accepts "HTTP/1.x CODE ..." and "METHOD TARGET HTTP/1.x".
 func parseStartLine(l string) (httpMsg, bool) {
@@ -161,6 +173,7 @@ func parseStartLine(l string) (httpMsg, bool) {
 		return m, err == nil && code >= 100 && code <= 999
 	}
 	if len(f) == 3 && strings.HasPrefix(f[2], "HTTP/") && isToken(f[0]) {
+		m.method = f[0]
 		return m, true
 	}
 	return m, false
@@ -219,7 +232,10 @@ func (h *httpParser) headersDone() {
 	switch {
 	case m.resp && m.status == 101:
 		h.st = hDead // the rest is another protocol
-	case m.resp && (m.status < 200 || m.status == 204 || m.status == 304):
+	case m.resp && m.method == "CONNECT" && m.status < 300:
+		h.st = hDead // a tunnel follows
+	case m.resp && (m.status < 200 || m.status == 204 || m.status == 304 ||
+		m.method == "HEAD"):
 		h.st = hStart
 	case m.chunked:
 		h.startBody(hChunkSize)

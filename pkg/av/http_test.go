@@ -166,3 +166,50 @@ func TestNotHTTP(t *testing.T) {
 type writerFunc func([]byte)
 
 func (f writerFunc) Write(p []byte) (int, error) { f(p); return len(p), nil }
+
+// TestLinkHTTPHead: with the request side linked, a HEAD response that
+// announces a length has no body, so the gzip body of the next response is
+// decoded; unlinked, that response is taken for the HEAD body (the known
+// gap LinkHTTP closes).
+func TestLinkHTTPHead(t *testing.T) {
+	db, _, _ := LoadFiles("testdata/eicar.ndb")
+	gz := gzipOf(t, []byte(eicar))
+	reqs := "HEAD /x HTTP/1.1\r\nHost: a\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n"
+	resps := "HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n" +
+		resp(fmt.Sprintf("Content-Encoding: gzip\r\nContent-Length: %d\r\n", len(gz)), gz)
+	for _, linked := range []bool{true, false} {
+		q, r := db.NewStream(StreamOptions{}), db.NewStream(StreamOptions{})
+		if linked {
+			LinkHTTP(q, r)
+		}
+		q.Write([]byte(reqs))
+		r.Write([]byte(resps))
+		q.Close()
+		r.Close()
+		if got := hasHit(r.Hits(), "Softips.Test.EICAR.Full", "http-body"); got != linked {
+			t.Errorf("linked %v: body hit %v; hits %+v", linked, got, r.Hits())
+		}
+	}
+}
+
+// TestBodyHitHash: a body hit kept in Hits carries the SHA-256 of its
+// object once the object ends, when the stream hashes objects.
+func TestBodyHitHash(t *testing.T) {
+	db, _, _ := LoadFiles("testdata/eicar.ndb")
+	s := db.NewStream(StreamOptions{HashObjects: true})
+	s.Write([]byte(resp("Content-Length: 68\r\n", []byte(eicar))))
+	s.Close()
+	const want = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
+	n := 0
+	for _, h := range s.Hits() {
+		if h.Object == "http-body" {
+			n++
+			if h.Hash != want {
+				t.Errorf("hit %+v: hash %q, want %q", h, h.Hash, want)
+			}
+		}
+	}
+	if n != 4 {
+		t.Errorf("%d http-body hits, want 4 (%+v)", n, s.Hits())
+	}
+}

@@ -204,8 +204,8 @@ func (o *object) found(sig int32, off int64) {
 // the hash lookups.
 func (o *object) close() {
 	o.s.stats.Objects++
-	if o.scanning || len(o.pend) > 0 {
-		o.retry(true)
+	o.retry(true)
+	if o.scanning { // a truncated object's end is not its EOF
 		o.checkEOF()
 	}
 	if o.hashing {
@@ -231,6 +231,11 @@ func (o *object) checkEOF() {
 func (o *object) lookupHashes() {
 	sum := o.sha256.Sum(nil)
 	hexsum := hex.EncodeToString(sum)
+	for k := range o.s.hits { // body hits learn the hash of their object
+		if h := &o.s.hits[k]; h.Object == o.name && h.ObjectStart == o.start {
+			h.Hash = hexsum
+		}
+	}
 	var names []string
 	names = o.match(names, o.db.sha256[[32]byte(sum)])
 	if o.md5 != nil {

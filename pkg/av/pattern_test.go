@@ -160,6 +160,12 @@ func TestLimits(t *testing.T) {
 		t.Errorf("scan limit: hits %v stats %+v", got, s.Stats())
 	}
 
+	eof := mustDB(t, "e.ndb", "End:0:EOF-4:41424344\n")
+	if got := scan(eof, StreamOptions{MaxScanBytes: 8, NoHTTP: true},
+		[]byte("....ABCD...."), 3); len(got) != 0 {
+		t.Errorf("EOF signature matched at the scan limit, not the end: %v", got)
+	}
+
 	s = db.NewStream(StreamOptions{NoHTTP: true})
 	s.Write([]byte(strings.Repeat("ZZ", 300)))
 	st := s.Stats()

@@ -10,13 +10,16 @@ const (
 
 // Hit is one signature found in one object.
 type Hit struct {
-	Signature   string // signature name from the database
-	Kind        string // "hash" or "body"
-	Object      string // "stream" (the whole direction) or "http-body"
-	Hash        string // hex SHA-256 of the object when known (hash hits)
-	Offset      int64  // body hits: where the match starts, in the object
-	ObjectStart int64  // where the object starts in the direction's stream
-	Size        int64  // hash hits: the object's size
+	Signature string // signature name from the database
+	Kind      string // "hash" or "body"
+	Object    string // "stream" (the whole direction) or "http-body"
+	// Hash is the hex SHA-256 of the object when it was hashed: set on hash
+	// hits, and filled in on the kept body hits (Hits) when their object
+	// ends; OnHit sees body hits before that, without it.
+	Hash        string
+	Offset      int64 // body hits: where the match starts, in the object
+	ObjectStart int64 // where the object starts in the direction's stream
+	Size        int64 // hash hits: the object's size
 }
 
 // StreamOptions tunes one Stream. Zero values pick the defaults; a negative
@@ -113,6 +116,18 @@ func (s *Stream) Close() {
 		s.http.close()
 	}
 	s.raw.close()
+}
+
+// LinkHTTP tells the response side of a flow the method of each request
+// seen on the request side, so that a response to HEAD is known to have no
+// body and a CONNECT tunnel is left alone. Without it a HEAD response that
+// announces a length makes the parser take the next response as its body
+// (the stream itself is still scanned). Write requests before the
+// responses they cause, as the capture order gives them.
+func LinkHTTP(requests, responses *Stream) {
+	if requests.http != nil && responses.http != nil {
+		requests.http.peer = responses.http
+	}
 }
 
 // Hits returns the hits found so far (at most 1,024 are kept).
