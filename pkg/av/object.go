@@ -37,8 +37,9 @@ type object struct {
 
 // pendingHit is an anchor whose right side reaches past the bytes seen.
 type pendingHit struct {
-	ref partRef
-	end int64 // object offset just past the anchor
+	ref  partRef
+	end  int64 // object offset just past the anchor
+	next int64 // retry once the object reaches this offset
 }
 
 // progress is how far a signature of several parts has matched.
@@ -118,7 +119,8 @@ func (o *object) scan(p []byte) {
 func (o *object) anchorHit(id int32, end int) {
 	for _, r := range o.db.refs[id] {
 		if o.try(r, o.cur+end, false) == needMore {
-			o.addPending(pendingHit{ref: r, end: o.base + int64(o.cur+end)})
+			at := o.base + int64(o.cur+end)
+			o.addPending(pendingHit{ref: r, end: at, next: o.retryAt(at)})
 		}
 	}
 }
@@ -131,15 +133,30 @@ func (o *object) addPending(p pendingHit) {
 	o.pend = append(o.pend, p)
 }
 
-// retry re-verifies the pending hits now that more bytes (or the end) came.
+// retry re-verifies the pending hits that are due, or all of them at the
+// end of the object.
 func (o *object) retry(final bool) {
 	keep := o.pend[:0]
 	for _, p := range o.pend {
+		if !final && o.base+int64(len(o.buf)) < p.next {
+			keep = append(keep, p)
+			continue
+		}
 		if o.try(p.ref, int(p.end-o.base), final) == needMore {
+			p.next = o.retryAt(p.end)
 			keep = append(keep, p)
 		}
 	}
 	o.pend = keep
+}
+
+// retryAt is when a pending hit is next worth verifying: each time the
+// bytes after its anchor have doubled. A flood of anchors that wait for
+// bytes thus costs a logarithmic number of verifications each, not one
+// per write, while a match is still reported soon after its last byte.
+func (o *object) retryAt(anchorEnd int64) int64 {
+	seen := o.base + int64(len(o.buf))
+	return seen + max(seen-anchorEnd, 16)
 }
 
 // try verifies one part of one signature around its anchor, which ends at
