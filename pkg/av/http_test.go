@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-func gzipOf(t *testing.T, b []byte) []byte {
+func gzipOf(t testing.TB, b []byte) []byte {
 	var buf bytes.Buffer
 	w := gzip.NewWriter(&buf)
 	w.Write(b)
