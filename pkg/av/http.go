@@ -33,19 +33,21 @@ const (
 // chunked winning over Content-Length, chunk extensions, a missing CRLF
 // after chunk data.
 type httpParser struct {
-	s      *Stream
-	st     httpState
-	seen   bool // a valid start line was seen: later garbage is an error
-	line   []byte
-	hdr    int   // header bytes of the current message
-	blank  int   // blank lines before the current start line
-	off    int64 // stream offset of the next byte
-	next   int64 // stream offset just past the line being handled
-	remain int64 // bytes left in a Content-Length body or chunk
-	msg    httpMsg
-	body   *bodySink
-	peer   *httpParser // the response side, told each request's method
-	method []string    // methods of requests not yet answered, oldest first
+	s       *Stream
+	st      httpState
+	seen    bool // a valid start line was seen: later garbage is an error
+	line    []byte
+	hdr     int   // header bytes of the current message
+	blank   int   // blank lines before the current start line
+	off     int64 // stream offset of the next byte
+	next    int64 // stream offset just past the line being handled
+	remain  int64 // bytes left in a Content-Length body or chunk
+	msg     httpMsg
+	body    *bodySink
+	peer    *httpParser // the response side, told each request's method
+	method  []string    // methods of requests not yet answered, oldest first
+	fold    string      // name of the last header, which folded lines extend
+	foldVal string
 }
 
 // httpMsg is what the headers of one message say about its body.
@@ -194,14 +196,29 @@ func (h *httpParser) headerLine(line []byte, raw int) {
 		return
 	}
 	if len(line) == 0 {
+		h.flushHeader()
 		h.headersDone()
 		return
 	}
-	name, val, ok := strings.Cut(string(line), ":")
-	if !ok || name == "" || name[0] == ' ' || name[0] == '\t' {
-		return // folded or broken header line: ignored, as browsers do
+	if line[0] == ' ' || line[0] == '\t' { // obs-fold: continues the last value
+		if h.fold != "" {
+			h.foldVal += " " + strings.TrimSpace(string(line))
+		}
+		return
 	}
-	h.msg.header(strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(val))
+	h.flushHeader()
+	name, val, ok := strings.Cut(string(line), ":")
+	if ok && name != "" {
+		h.fold, h.foldVal = name, val
+	}
+}
+
+// flushHeader applies the header held back in case folded lines follow.
+func (h *httpParser) flushHeader() {
+	if h.fold != "" {
+		h.msg.header(strings.ToLower(strings.TrimSpace(h.fold)), strings.TrimSpace(h.foldVal))
+	}
+	h.fold, h.foldVal = "", ""
 }
 
 func (m *httpMsg) header(name, val string) {
@@ -270,7 +287,7 @@ func (h *httpParser) bodyPartDone() {
 }
 
 func (h *httpParser) chunkSize(line []byte) {
-	s := string(line)
+	s := strings.TrimLeft(string(line), " \t")
 	if i := strings.IndexAny(s, "; \t"); i >= 0 {
 		s = s[:i]
 	}

@@ -65,6 +65,12 @@ func TestHTTPBodies(t *testing.T) {
 			[]byte(chunk(e, 9))), "\r\n", "\n")},
 		{"chunk without CRLF", resp("Transfer-Encoding: chunked\r\n",
 			[]byte("22\r\n"+eicar[:34]+"22\r\n"+eicar[34:]+"\r\n0\r\n\r\n"))},
+		{"folded transfer-encoding", resp("Transfer-Encoding:\r\n chunked\r\n",
+			[]byte(chunk(e, 4)))},
+		{"chunk size padded", resp("Transfer-Encoding: chunked\r\n",
+			[]byte(" 044 \r\n"+eicar+"\r\n0\r\n\r\n"))},
+		{"two gzip labels, one layer", resp("Content-Encoding: gzip\r\n"+
+			"Content-Encoding: gzip\r\n"+clen(gz), gz)},
 		{"gzip", resp("Content-Encoding: gzip\r\n"+clen(gz), gz)},
 		{"x-gzip chunked", resp("Content-Encoding: x-gzip\r\nTransfer-Encoding: chunked\r\n",
 			[]byte(chunk(gz, 7)))},
