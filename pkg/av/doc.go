@@ -6,7 +6,8 @@
 // decompressed (gzip, deflate) and scanned again ("http-body" objects).
 //
 // Hashes (MD5, SHA-1, SHA-256) are computed incrementally and looked up with
-// the object size at its end. Body signatures are found with one
+// the object size at its end; a stream found to be HTTP is not hashed as a
+// whole, only its bodies are. Body signatures are found with one
 // Aho-Corasick automaton over the longest fixed byte run of every part of
 // every signature, and then verified around that anchor, so the cost per
 // byte does not grow with the number of signatures. Per-stream memory is
@@ -20,6 +21,13 @@
 // text may miss. Offsets relative to PE structure (EP, Sx, SE, SL) are
 // skipped. Packed ClamAV databases (.cvd, .cld) must be unpacked first with
 // `sigtool --unpack FILE` into a directory given to LoadDir.
+//
+// A pipeline keeps one Stream per flow direction, writes the reassembled
+// bytes in order as they come, and calls Close when the direction ends;
+// LinkHTTP(requests, responses) lets responses to HEAD and CONNECT be
+// framed right. Hits come back through StreamOptions.OnHit as they are
+// found and from Hits; WriteEVE renders one as an EVE line and BlockSpec
+// turns the flow into a block signal under a policy.
 //
 // The package must never do network I/O or log, never buffer a whole object,
 // and never panic on signature or traffic input.

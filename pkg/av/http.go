@@ -153,6 +153,9 @@ func (h *httpParser) startLine(line []byte) {
 		h.fail()
 		return
 	}
+	if !h.seen {
+		h.s.raw.hashing = false // headers and all: a hash no file can have
+	}
 	h.msg, h.seen, h.hdr, h.st = m, true, 0, hHeaders
 	if !m.resp && h.peer != nil && len(h.peer.method) < maxMethods {
 		h.peer.method = append(h.peer.method, m.method)

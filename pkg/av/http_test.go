@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"strings"
@@ -217,5 +218,23 @@ func TestBodyHitHash(t *testing.T) {
 	}
 	if n != 4 {
 		t.Errorf("%d http-body hits, want 4 (%+v)", n, s.Hits())
+	}
+}
+
+// TestHTTPStreamNotHashed: a stream found to be HTTP is hashed by its
+// bodies only; the same bytes that are not HTTP are hashed whole.
+func TestHTTPStreamNotHashed(t *testing.T) {
+	for _, c := range []struct {
+		data string
+		want int
+	}{
+		{resp("Content-Length: 68\r\n", []byte(eicar)), 0},
+		{"HTTX/1.1 200 OK\r\nContent-Length: 68\r\n\r\n" + eicar, 1},
+	} {
+		sum := sha256.Sum256([]byte(c.data))
+		db := mustDB(t, "t.hsb", fmt.Sprintf("%x:%d:Whole\n", sum, len(c.data)))
+		if got := scan(db, StreamOptions{}, []byte(c.data), 10); len(got) != c.want {
+			t.Errorf("%.8q: hits %v, want %d", c.data, got, c.want)
+		}
 	}
 }
