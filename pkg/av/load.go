@@ -67,12 +67,19 @@ func fileKind(path string) (string, error) {
 	}
 }
 
-// LoadFiles loads the named signature files. Lines that cannot be used are
-// returned as Skipped (and counted there); an unreadable file, or one of a
-// type this package does not read, is an error.
+// LoadFiles loads the named signature files; a directory among them is
+// read as by LoadDir. Lines that cannot be used are returned as Skipped
+// (and counted there); an unreadable file, or one of a type this package
+// does not read, is an error.
 func LoadFiles(paths ...string) (*DB, []Skipped, error) {
 	b := newBuilder()
 	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			if err := b.loadDir(p); err != nil {
+				return nil, b.skipped, err
+			}
+			continue
+		}
 		kind, err := fileKind(p)
 		if err != nil {
 			return nil, b.skipped, fmt.Errorf("load %q: %w", p, err)
@@ -89,11 +96,18 @@ func LoadFiles(paths ...string) (*DB, []Skipped, error) {
 // as Skipped with line 0. Packed .cvd/.cld files must be unpacked with
 // "sigtool --unpack" first.
 func LoadDir(dir string) (*DB, []Skipped, error) {
+	b := newBuilder()
+	if err := b.loadDir(dir); err != nil {
+		return nil, b.skipped, err
+	}
+	return b.build(), b.skipped, nil
+}
+
+func (b *builder) loadDir(dir string) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load dir %q: %w", dir, err)
+		return fmt.Errorf("load dir %q: %w", dir, err)
 	}
-	b := newBuilder()
 	for _, e := range ents {
 		if !e.Type().IsRegular() {
 			continue
@@ -105,10 +119,10 @@ func LoadDir(dir string) (*DB, []Skipped, error) {
 			continue
 		}
 		if err := b.loadFile(p, kind); err != nil {
-			return nil, b.skipped, err
+			return err
 		}
 	}
-	return b.build(), b.skipped, nil
+	return nil
 }
 
 type builder struct {

@@ -123,6 +123,10 @@ func TestLoadDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db2, sk2, err := LoadFiles(dir)
+	if h, b := db2.Len(); err != nil || h != 2 || b != 2 || len(sk2) != 2 {
+		t.Errorf("LoadFiles(dir): %d hash, %d body, skipped %v, error %v", h, b, sk2, err)
+	}
 	if h, b := db.Len(); h != 2 || b != 2 {
 		t.Errorf("loaded %d hash, %d body signatures; want 2, 2", h, b)
 	}
