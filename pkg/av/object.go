@@ -178,12 +178,16 @@ func (o *object) try(r partRef, end int, final bool) result {
 		lm.lo, lm.hi = o.index(sig.n), o.index(sig.n+sig.m)
 	}
 	start, res := lm.run(p.left, end-len(p.anchor))
+	rm := newMatcher(o.buf, false, final)
 	if res == matched {
 		var stop int
-		stop, res = newMatcher(o.buf, false, final).run(p.right, end)
+		stop, res = rm.run(p.right, end)
 		if res == matched {
 			o.advance(r, sig, pr, o.base+int64(start), o.base+int64(stop))
 		}
+	}
+	if lm.budget < 0 || rm.budget < 0 {
+		o.s.stats.VerifyAborted++
 	}
 	return res
 }

@@ -187,3 +187,17 @@ func TestLimits(t *testing.T) {
 		t.Errorf("hash limit: hits %v stats %+v", s.Hits(), s.Stats())
 	}
 }
+
+// TestVerifyBudget: a signature with many ranged gaps over bytes that fit
+// each step gives up (counted) instead of backtracking without end.
+func TestVerifyBudget(t *testing.T) {
+	db := mustDB(t, "t.ndb",
+		"Slow:0:*:4142{0-200}41{0-200}41{0-200}41{0-200}41{0-200}5a5a\n")
+	s := db.NewStream(StreamOptions{NoHTTP: true})
+	s.Write([]byte("AB" + strings.Repeat("A", 1000) + "ZY"))
+	s.Close()
+	if len(s.Hits()) != 0 || s.Stats().VerifyAborted == 0 {
+		t.Fatalf("hits %v, stats %+v: want no hit and an aborted verification",
+			s.Hits(), s.Stats())
+	}
+}

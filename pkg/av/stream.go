@@ -53,6 +53,7 @@ type Stats struct {
 	ScanTruncated   int64 // objects scanned only up to MaxScanBytes
 	HashSkipped     int64 // objects larger than MaxHashBytes, not hashed
 	PendingDropped  int64 // anchor hits not verified: too many waiting
+	VerifyAborted   int64 // verifications given up: too many ways to try
 	DecodeErrors    int64 // HTTP bodies whose decompression failed
 	DecodeTruncated int64 // HTTP bodies cut at MaxDecodedBytes
 	HTTPErrors      int64 // HTTP framing given up on (the stream is still scanned)
