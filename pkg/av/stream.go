@@ -27,7 +27,7 @@ type Hit struct {
 type StreamOptions struct {
 	// OnHit, when set, is called for every hit as soon as it is found. It
 	// may run on a decoder goroutine of the Stream, but never concurrently
-	// with the caller's Write or Close.
+	// with the caller's Write or Close, and must not call the Stream.
 	OnHit func(Hit)
 	// MaxScanBytes is how many bytes of each object body signatures look
 	// at; past it the object is only hashed (counted in ScanTruncated).
