@@ -10,8 +10,10 @@ import "slices"
 // byte stays flat as the number of anchors grows while memory stays near
 // a few bytes per anchor byte.
 type automaton struct {
-	hot    []acHot // what the scan loop reads, 12 bytes a node
-	nodes  []acNode
+	hot    []acHot  // what the scan loop reads, 12 bytes a node
+	nodes  []acNode // build-time view, dropped once built
+	out    []int32  // anchor id ending at each node, or -1
+	dict   []int32  // next node with an anchor on the failure chain, or -1
 	keys   []byte  // children bytes of sparse nodes, sorted per node
 	next   []int32 // children targets, parallel to keys
 	tables []int32 // dense tables, 256 entries each
@@ -85,11 +87,14 @@ func buildAutomaton(anchors [][]byte) *automaton {
 		}
 	}
 	a.link()
+	a.out, a.dict = make([]int32, len(a.nodes)), make([]int32, len(a.nodes))
 	for i, n := range a.nodes {
+		a.out[i], a.dict[i] = n.out, n.dict
 		if n.out >= 0 || n.dict >= 0 {
 			a.hot[i].flags |= hotOut
 		}
 	}
+	a.nodes = nil
 	return a
 }
 
@@ -236,11 +241,11 @@ func (a *automaton) scan(s int32, p []byte, hit func(id int32, end int)) int32 {
 }
 
 func (a *automaton) report(s int32, end int, hit func(id int32, end int)) {
-	if a.nodes[s].out < 0 {
-		s = a.nodes[s].dict
+	if a.out[s] < 0 {
+		s = a.dict[s]
 	}
 	for s >= 0 {
-		hit(a.nodes[s].out, end)
-		s = a.nodes[s].dict
+		hit(a.out[s], end)
+		s = a.dict[s]
 	}
 }

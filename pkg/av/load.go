@@ -291,6 +291,7 @@ func (b *builder) addBody(s bodySig, hexsig string) error {
 		return nil
 	}
 	for k := range parts {
+		parts[k].all = nil // only EOF-anchored signatures are matched whole
 		b.db.window = max(b.db.window, parts[k].span())
 		b.addAnchor(parts[k].anchor, partRef{sig: id, part: int32(k)})
 	}

@@ -1,6 +1,7 @@
 package av
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -25,7 +26,7 @@ const (
 type elem struct {
 	kind      elemKind
 	val, mask byte
-	min, max  int
+	min, max  int32
 	alts      [][]byte
 }
 
@@ -36,9 +37,9 @@ func (e elem) lens(longest bool) int {
 	switch e.kind {
 	case elGap:
 		if longest {
-			return e.max
+			return int(e.max)
 		}
-		return e.min
+		return int(e.min)
 	case elAlt:
 		n := len(e.alts[0])
 		for _, a := range e.alts[1:] {
@@ -129,12 +130,13 @@ func appendToken(toks []token, t token) []token {
 	case t.split && last.split:
 		last.splitN += t.splitN
 	case t.split && last.e.kind == elGap && !last.split:
-		last.split, last.splitN = true, last.e.min+t.splitN
+		last.split, last.splitN = true, int(last.e.min)+t.splitN
 	case t.e.kind == elGap && !t.split && last.split:
-		last.splitN += t.e.min
+		last.splitN += int(t.e.min)
 	case t.e.kind == elGap && !t.split && last.e.kind == elGap && !last.split:
-		last.e.min += t.e.min
-		last.e.max += t.e.max
+		// clamped past the limit, so the part is refused, never wrapped
+		last.e.min = min(last.e.min+t.e.min, maxPartLen+1)
+		last.e.max = min(last.e.max+t.e.max, maxPartLen+1)
 	default:
 		return append(toks, t)
 	}
@@ -211,7 +213,7 @@ func lexBrace(s string, i int) (token, int, error) {
 	if max < min || max > maxPartLen {
 		return token{}, 0, malformed("bad gap %q at column %d", "{"+body+"}", i+1)
 	}
-	return token{e: elem{kind: elGap, min: min, max: max}}, end + 1, nil
+	return token{e: elem{kind: elGap, min: int32(min), max: int32(max)}}, end + 1, nil
 }
 
 func atoiOr(s string, def int) (int, error) {
@@ -275,15 +277,16 @@ func makePart(es []elem, gap, idx int) (part, error) {
 			idx+1, minAnchorLen)
 	}
 	bestLen = min(bestLen, maxAnchorLen)
-	p := part{minGap: gap, all: es}
+	p := part{minGap: gap, all: joinRuns(es)}
 	for _, e := range es[bestAt : bestAt+bestLen] {
 		p.anchor = append(p.anchor, e.val)
 	}
-	for k := bestAt - 1; k >= 0; k-- {
-		p.left = append(p.left, reverseElem(es[k]))
-		p.maxLeft += es[k].maxLen()
+	left := joinRuns(es[:bestAt])
+	for k := len(left) - 1; k >= 0; k-- {
+		p.left = append(p.left, reverseElem(left[k]))
+		p.maxLeft += left[k].maxLen()
 	}
-	p.right = es[bestAt+bestLen:]
+	p.right = joinRuns(es[bestAt+bestLen:])
 	for _, e := range p.right {
 		p.maxRight += e.maxLen()
 	}
@@ -291,6 +294,27 @@ func makePart(es []elem, gap, idx int) (part, error) {
 		return part{}, unsupported("part %d spans more than %d bytes", idx+1, maxPartLen)
 	}
 	return p, nil
+}
+
+// joinRuns turns each run of exact bytes into one single-choice
+// alternative: fewer, smaller elements to keep and to step through.
+func joinRuns(es []elem) []elem {
+	var out []elem
+	var run []byte
+	for _, e := range es {
+		if e.kind == elByte && e.mask == 0xff {
+			run = append(run, e.val)
+			continue
+		}
+		if run != nil {
+			out, run = append(out, elem{kind: elAlt, alts: [][]byte{run}}), nil
+		}
+		out = append(out, e)
+	}
+	if run != nil {
+		out = append(out, elem{kind: elAlt, alts: [][]byte{run}})
+	}
+	return slices.Clip(out)
 }
 
 func longestRun(es []elem) (at, n int) {

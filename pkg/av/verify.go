@@ -61,7 +61,7 @@ func (m *matcher) run(es []elem, p int) (int, result) {
 
 func (m *matcher) gap(es []elem, p int) (int, result) {
 	e, best := es[0], noMatch
-	for g := e.min; g <= e.max; g++ {
+	for g := int(e.min); g <= int(e.max); g++ {
 		q := m.adv(p, g)
 		if q < 0 {
 			return 0, best
