@@ -14,9 +14,9 @@ type automaton struct {
 	nodes  []acNode // build-time view, dropped once built
 	out    []int32  // anchor id ending at each node, or -1
 	dict   []int32  // next node with an anchor on the failure chain, or -1
-	keys   []byte  // children bytes of sparse nodes, sorted per node
-	next   []int32 // children targets, parallel to keys
-	tables []int32 // dense tables, 256 entries each
+	keys   []byte   // children bytes of sparse nodes, sorted per node
+	next   []int32  // children targets, parallel to keys
+	tables []int32  // dense tables, 256 entries each
 }
 
 type acNode struct {
