@@ -1,9 +1,10 @@
 package av_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/softips/softips/pkg/av"
@@ -24,7 +25,10 @@ func Example() {
 
 	toClient := db.NewStream(av.StreamOptions{OnHit: func(h av.Hit) {
 		if h.Kind == "hash" {
-			av.WriteEVE(os.Stdout, h, flow)
+			var line, pretty bytes.Buffer
+			av.WriteEVE(&line, h, flow)
+			json.Indent(&pretty, line.Bytes(), "", " ")
+			fmt.Print(pretty.String())
 			spec, _ := av.BlockSpec("", client, server)
 			fmt.Println("block", spec)
 		}
@@ -34,7 +38,24 @@ func Example() {
 	toClient.Close()
 	fmt.Println(len(toClient.Hits()), "hits")
 	// Output:
-	// {"timestamp":"1970-01-01T00:00:00.000000+0000","event_type":"antivirus","src_ip":"198.51.100.20","src_port":80,"dest_ip":"203.0.113.10","dest_port":51000,"proto":"TCP","antivirus":{"signature":"Softips.Test.EICAR.MD5","kind":"hash","object":"http-body","sha256":"275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f","offset":0,"object_start":39,"size":68}}
+	// {
+	//  "timestamp": "1970-01-01T00:00:00.000000+0000",
+	//  "event_type": "antivirus",
+	//  "src_ip": "198.51.100.20",
+	//  "src_port": 80,
+	//  "dest_ip": "203.0.113.10",
+	//  "dest_port": 51000,
+	//  "proto": "TCP",
+	//  "antivirus": {
+	//   "signature": "Softips.Test.EICAR.MD5",
+	//   "kind": "hash",
+	//   "object": "http-body",
+	//   "sha256": "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f",
+	//   "offset": 0,
+	//   "object_start": 39,
+	//   "size": 68
+	//  }
+	// }
 	// block 203.0.113.10 0 198.51.100.20 80
 	// 8 hits
 }

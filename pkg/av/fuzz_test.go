@@ -29,8 +29,10 @@ func FuzzHexSig(f *testing.F) {
 // FuzzStream: arbitrary traffic, cut into writes anywhere, never panics
 // and finds EICAR wherever it is written whole into the raw stream.
 func FuzzStream(f *testing.F) {
-	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nX5O!P\r\n0\r\n\r\n"), 3)
-	f.Add([]byte("GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Encoding: gzip\r\n\r\n\x1f\x8b"), 1)
+	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"+
+		"5\r\nX5O!P\r\n0\r\n\r\n"), 3)
+	f.Add([]byte("GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Encoding: gzip\r\n"+
+		"\r\n\x1f\x8b"), 1)
 	f.Add([]byte("HTTP/1.0 200 OK\r\nContent-Encoding: deflate\r\n\r\n\x78\x9c\x00"), 7)
 	db, _, err := LoadFiles("testdata/eicar.ndb", "testdata/eicar.hdb")
 	if err != nil {

@@ -221,7 +221,7 @@ func atoiOr(s string, def int) (int, error) {
 		return def, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || n > 1<<30 {
 		return 0, malformed("bad number %q", s)
 	}
 	return n, nil
