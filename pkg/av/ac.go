@@ -75,6 +75,21 @@ func buildAutomaton(anchors [][]byte) *automaton {
 			a.tables = append(a.tables, make([]int32, 256)...)
 		}
 	}
+	a.makeHot()
+	a.link()
+	a.out, a.dict = make([]int32, len(a.nodes)), make([]int32, len(a.nodes))
+	for i, n := range a.nodes {
+		a.out[i], a.dict[i] = n.out, n.dict
+		if n.out >= 0 || n.dict >= 0 {
+			a.hot[i].flags |= hotOut
+		}
+	}
+	a.nodes = nil
+	return a
+}
+
+// makeHot fills the scan loop's view of every node but its failure link.
+func (a *automaton) makeHot() {
 	a.hot = make([]acHot, len(a.nodes))
 	for i, n := range a.nodes {
 		h := &a.hot[i]
@@ -86,16 +101,6 @@ func buildAutomaton(anchors [][]byte) *automaton {
 			h.ref, h.flags = n.dense, hotDense
 		}
 	}
-	a.link()
-	a.out, a.dict = make([]int32, len(a.nodes)), make([]int32, len(a.nodes))
-	for i, n := range a.nodes {
-		a.out[i], a.dict[i] = n.out, n.dict
-		if n.out >= 0 || n.dict >= 0 {
-			a.hot[i].flags |= hotOut
-		}
-	}
-	a.nodes = nil
-	return a
 }
 
 // trie is the goto graph in insertion numbering, children grouped by node.
