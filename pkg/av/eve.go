@@ -11,12 +11,12 @@ import (
 // FlowInfo is the flow a Hit was found in, as EVE records name it: Src is
 // the sender of the scanned direction.
 type FlowInfo struct {
-	Time    time.Time
-	FlowID  uint64
-	Src     netip.AddrPort
-	Dst     netip.AddrPort
-	Proto   string // "TCP" when empty
-	AppProt string // "http" when known, else empty
+	Time     time.Time
+	FlowID   uint64
+	Src      netip.AddrPort
+	Dst      netip.AddrPort
+	Proto    string // "TCP" when empty
+	AppProto string // "http" when known, else empty
 }
 
 type eveRecord struct {
@@ -56,7 +56,7 @@ func WriteEVE(w io.Writer, h Hit, flow FlowInfo) error {
 		EventType: "antivirus",
 		SrcIP:     flow.Src.Addr().Unmap().String(), SrcPort: flow.Src.Port(),
 		DestIP: flow.Dst.Addr().Unmap().String(), DestPort: flow.Dst.Port(),
-		Proto: proto, AppProto: flow.AppProt,
+		Proto: proto, AppProto: flow.AppProto,
 		AV: eveHitAV{Signature: h.Signature, Kind: h.Kind, Object: h.Object,
 			SHA256: h.Hash, Offset: h.Offset, ObjectStart: h.ObjectStart, Size: h.Size},
 	}

@@ -17,7 +17,7 @@ func TestWriteEVE(t *testing.T) {
 		ObjectStart: 151, Size: 68}
 	flow := FlowInfo{Time: time.Date(2026, 12, 4, 16, 8, 1, 272861000, time.UTC), FlowID: 42,
 		Src: netip.MustParseAddrPort("[::ffff:198.51.100.20]:80"),
-		Dst: netip.MustParseAddrPort("203.0.113.10:51000"), AppProt: "http"}
+		Dst: netip.MustParseAddrPort("203.0.113.10:51000"), AppProto: "http"}
 	if err := WriteEVE(&b, h, flow); err != nil {
 		t.Fatal(err)
 	}
