@@ -17,6 +17,7 @@
 #define SOFTIPS_MAX_RINGS 8        /* detection mirror shards */
 #define SOFTIPS_SNAP_MAX 2048      /* upper bound of one mirrored snapshot */
 #define SOFTIPS_FLOWS_MAX 65536    /* LRU flows for rate limit and bypass */
+#define SOFTIPS_FILTER_WORDS 16384 /* block filter: 2^20 bits in 64-bit words */
 
 /* Address families as stored in keys and records. */
 #define SOFTIPS_FAMILY_V4 4
@@ -71,11 +72,21 @@ struct softips_shape {
 	__u8 flags;    /* SOFTIPS_SHAPE_SPORT | SOFTIPS_SHAPE_DPORT */
 };
 
+/*
+ * softips_shape_masks holds a shape's prefix masks as network-order words,
+ * computed by user space so the classifier only ANDs.
+ */
+struct softips_shape_masks {
+	__u32 src[4];
+	__u32 dst[4];
+};
+
 /* softips_shape_set is the whole active shape set, read with one lookup. */
 struct softips_shape_set {
 	__u32 count;
 	__u32 generation; /* bumped by user space on every change */
 	struct softips_shape shapes[SOFTIPS_MAX_SHAPES];
+	struct softips_shape_masks masks[SOFTIPS_MAX_SHAPES];
 };
 
 /*

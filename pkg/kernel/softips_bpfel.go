@@ -118,12 +118,18 @@ type bpfSoftipsShapeSet struct {
 	Count      uint32
 	Generation uint32
 	Shapes     [32]bpfSoftipsShape
+	Masks      [32]struct {
+		_   structs.HostLayout
+		Src [4]uint32
+		Dst [4]uint32
+	}
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	bpfMapBlockFilter     = "block_filter"
 	bpfMapBlocks          = "blocks"
 	bpfMapCounters        = "counters"
 	bpfMapInjectBuckets   = "inject_buckets"
@@ -194,6 +200,7 @@ type bpfProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type bpfMapSpecs struct {
+	BlockFilter   *ebpf.MapSpec `ebpf:"block_filter"`
 	Blocks        *ebpf.MapSpec `ebpf:"blocks"`
 	Counters      *ebpf.MapSpec `ebpf:"counters"`
 	InjectBuckets *ebpf.MapSpec `ebpf:"inject_buckets"`
@@ -238,6 +245,7 @@ func (o *bpfObjects) Close() error {
 //
 // It can be passed to loadBpfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type bpfMaps struct {
+	BlockFilter   *ebpf.Map `ebpf:"block_filter"`
 	Blocks        *ebpf.Map `ebpf:"blocks"`
 	Counters      *ebpf.Map `ebpf:"counters"`
 	InjectBuckets *ebpf.Map `ebpf:"inject_buckets"`
@@ -251,6 +259,7 @@ type bpfMaps struct {
 
 func (m *bpfMaps) Close() error {
 	return _BpfClose(
+		m.BlockFilter,
 		m.Blocks,
 		m.Counters,
 		m.InjectBuckets,
