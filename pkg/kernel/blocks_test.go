@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"net/netip"
 	"os/exec"
 	"path/filepath"
@@ -72,7 +73,24 @@ func TestSetBlocksDiff(t *testing.T) {
 		if n := shapeCount(t, c); n != st.shapes {
 			t.Errorf("%s: %d shapes, want %d", st.name, n, st.shapes)
 		}
+		if bits, want := filterBits(t, c), len(st.entries); bits != want {
+			t.Errorf("%s: %d filter bits set, want %d", st.name, bits, want)
+		}
 	}
+}
+
+// filterBits counts the bits set in the kernel's block filter.
+func filterBits(t *testing.T, c *Classifier) int {
+	t.Helper()
+	n := 0
+	var w uint64
+	for i := range uint32(filterWords) {
+		if err := c.objs.BlockFilter.Lookup(i, &w); err != nil {
+			t.Fatalf("filter word %d: %v", i, err)
+		}
+		n += bits.OnesCount64(w)
+	}
+	return n
 }
 
 // TestSetBlocksRejects: bad tables are refused whole, leaving the maps as
