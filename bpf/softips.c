@@ -42,14 +42,27 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } counters SEC(".maps");
 
-/* shapes: key = 0, value = the active shape set searched for every segment. */
+/*
+ * shapes: key = slot, value = a shape set. User space writes a slot that
+ * no packet reads, then points shape_slot at it, so a packet never sees a
+ * half-written set.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, SOFTIPS_SHAPE_SLOTS);
 	__type(key, __u32);
 	__type(value, struct softips_shape_set);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } shapes SEC(".maps");
+
+/* shape_slot: key = 0, value = the slot of shapes searched for every segment. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} shape_slot SEC(".maps");
 
 /* blocks: key = shape and masked tuple of one entry, value = its id and hits. */
 struct {
@@ -456,6 +469,7 @@ struct match_ctx {
 	__u64 now;
 	__u64 entry; /* id of the first (most specific) match */
 	__u32 matched;
+	__u32 slot;  /* shape set read for this whole segment */
 };
 
 /* credit records a hit on v; the first entry credited is the one reported. */
@@ -480,13 +494,12 @@ static long match_shape(__u32 i, struct match_ctx *m)
 	struct softips_block_key k;
 	struct softips_shape s;
 	__u64 idx = i;
-	__u32 zero = 0;
 
 	/* One 64-bit register, checked and used: the verifier sees the bound. */
 	asm volatile("" : "+r"(idx));
 	if (idx >= SOFTIPS_MAX_SHAPES)
 		return 1;
-	set = bpf_map_lookup_elem(&shapes, &zero);
+	set = bpf_map_lookup_elem(&shapes, &m->slot);
 	if (!set || idx >= set->count)
 		return 1;
 	s = set->shapes[idx];
@@ -516,7 +529,10 @@ static __always_inline int match_blocks(const struct packet *p, __u64 *now, __u6
 		.dport = p->dport,
 		.family = p->family,
 	};
+	__u32 zero = 0, *slot = bpf_map_lookup_elem(&shape_slot, &zero);
 
+	if (slot)
+		m.slot = *slot;
 	__builtin_memcpy(m.src, p->src, sizeof(m.src));
 	__builtin_memcpy(m.dst, p->dst, sizeof(m.dst));
 	bpf_loop(SOFTIPS_MAX_SHAPES, match_shape, &m, 0);

@@ -11,6 +11,7 @@
 #include <linux/types.h>
 
 #define SOFTIPS_MAX_SHAPES 32      /* distinct active shapes searched per packet */
+#define SOFTIPS_SHAPE_SLOTS 3      /* shape sets in rotation: one live, two being written */
 #define SOFTIPS_MAX_BLOCKS 262144  /* block table capacity */
 #define SOFTIPS_MAX_VLANS 2        /* 802.1Q and QinQ: outer and inner tag */
 #define SOFTIPS_MAX_EXTHDRS 8      /* IPv6 extension headers walked before giving up */

@@ -213,7 +213,12 @@ func (c *Classifier) deleteStale(want map[bpfSoftipsBlockKey]uint64) error {
 	return nil
 }
 
-// writeShapes publishes the active shape set with one map update.
+// shapeSlots is how many shape sets rotate in the kernel (SOFTIPS_SHAPE_SLOTS).
+const shapeSlots = 3
+
+// writeShapes publishes a shape set: it fills the next slot, which no
+// packet reads, then makes it live. A packet that began on the slot before
+// keeps a consistent set until two more changes have been made.
 func (c *Classifier) writeShapes(shapes []bpfSoftipsShape) error {
 	if slices.Equal(shapes, c.shapes) {
 		return nil
@@ -225,8 +230,12 @@ func (c *Classifier) writeShapes(shapes []bpfSoftipsShape) error {
 		set.Masks[i].Src = maskWords(sh.SrcPlen)
 		set.Masks[i].Dst = maskWords(sh.DstPlen)
 	}
-	if err := c.objs.Shapes.Update(uint32(0), &set, ebpf.UpdateAny); err != nil {
+	slot := c.gen % shapeSlots
+	if err := c.objs.Shapes.Update(slot, &set, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("write shape set: %w", err)
+	}
+	if err := c.objs.ShapeSlot.Update(uint32(0), slot, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("switch shape set: %w", err)
 	}
 	c.shapes = slices.Clone(shapes)
 	return nil
@@ -234,9 +243,13 @@ func (c *Classifier) writeShapes(shapes []bpfSoftipsShape) error {
 
 // Shapes returns how many distinct shapes the kernel searches now.
 func (c *Classifier) Shapes() (int, error) {
+	var slot uint32
+	if err := c.objs.ShapeSlot.Lookup(uint32(0), &slot); err != nil {
+		return 0, fmt.Errorf("read shape slot: %w", err)
+	}
 	var set bpfSoftipsShapeSet
-	if err := c.objs.Shapes.Lookup(uint32(0), &set); err != nil {
-		return 0, fmt.Errorf("read shape set: %w", err)
+	if err := c.objs.Shapes.Lookup(slot, &set); err != nil {
+		return 0, fmt.Errorf("read shape set %d: %w", slot, err)
 	}
 	return int(set.Count), nil
 }

@@ -297,9 +297,9 @@ func (c *Classifier) unpin() error {
 }
 
 func (c *Classifier) mapNamed(name string) *ebpf.Map {
-	for _, m := range []*ebpf.Map{c.objs.Blocks, c.objs.BlockFilter, c.objs.Shapes, c.objs.Counters,
-		c.objs.InjectReqs, c.objs.InjectBuckets, c.objs.MirrorRings, c.objs.MirrorDrops,
-		c.objs.MirrorBypass} {
+	o := &c.objs
+	for _, m := range []*ebpf.Map{o.Blocks, o.BlockFilter, o.Shapes, o.ShapeSlot, o.Counters,
+		o.InjectReqs, o.InjectBuckets, o.MirrorRings, o.MirrorDrops, o.MirrorBypass} {
 		if m == nil {
 			continue
 		}

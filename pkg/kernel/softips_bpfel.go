@@ -138,6 +138,7 @@ const (
 	bpfMapMirrorDrops     = "mirror_drops"
 	bpfMapMirrorRings     = "mirror_rings"
 	bpfMapMirrorScratch   = "mirror_scratch"
+	bpfMapShapeSlot       = "shape_slot"
 	bpfMapShapes          = "shapes"
 	bpfProgSoftipsEmpty   = "softips_empty"
 	bpfProgSoftipsXdp     = "softips_xdp"
@@ -209,6 +210,7 @@ type bpfMapSpecs struct {
 	MirrorDrops   *ebpf.MapSpec `ebpf:"mirror_drops"`
 	MirrorRings   *ebpf.MapSpec `ebpf:"mirror_rings"`
 	MirrorScratch *ebpf.MapSpec `ebpf:"mirror_scratch"`
+	ShapeSlot     *ebpf.MapSpec `ebpf:"shape_slot"`
 	Shapes        *ebpf.MapSpec `ebpf:"shapes"`
 }
 
@@ -254,6 +256,7 @@ type bpfMaps struct {
 	MirrorDrops   *ebpf.Map `ebpf:"mirror_drops"`
 	MirrorRings   *ebpf.Map `ebpf:"mirror_rings"`
 	MirrorScratch *ebpf.Map `ebpf:"mirror_scratch"`
+	ShapeSlot     *ebpf.Map `ebpf:"shape_slot"`
 	Shapes        *ebpf.Map `ebpf:"shapes"`
 }
 
@@ -268,6 +271,7 @@ func (m *bpfMaps) Close() error {
 		m.MirrorDrops,
 		m.MirrorRings,
 		m.MirrorScratch,
+		m.ShapeSlot,
 		m.Shapes,
 	)
 }
