@@ -18,6 +18,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
+#include <linux/time.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -556,8 +557,9 @@ static __always_inline int addr_cmp(const __u32 *a, const __u32 *b)
 	return 0;
 }
 
-/* flow_key fills the canonical key shared by both directions of p's flow. */
-static __always_inline void flow_key(struct softips_flow_key *fk, const struct packet *p)
+/* flow_key fills the canonical key shared by both directions of p's flow;
+ * it returns 1 when p goes from the lower endpoint to the higher. */
+static __always_inline int flow_key(struct softips_flow_key *fk, const struct packet *p)
 {
 	int c = addr_cmp(p->src, p->dst);
 	int src_low = c < 0 || (c == 0 && p->sport <= p->dport);
@@ -575,26 +577,14 @@ static __always_inline void flow_key(struct softips_flow_key *fk, const struct p
 		fk->lo_port = p->dport;
 		fk->hi_port = p->sport;
 	}
+	return src_low;
 }
 
-/* take_token spends one token of the flow's bucket; 0 when it is empty. */
-static __always_inline int take_token(const struct packet *p, __u64 now)
+/* refill adds the tokens earned since the bucket was last refilled. */
+static __always_inline void refill(struct softips_bucket *b, __u64 now)
 {
-	struct softips_bucket fresh = {}, *b;
-	struct softips_flow_key fk;
-	__u64 add;
+	__u64 add = (now - b->last_ns) / rate_interval_ns;
 
-	if (!rate_interval_ns)
-		return 1;
-	flow_key(&fk, p);
-	b = bpf_map_lookup_elem(&inject_buckets, &fk);
-	if (!b) {
-		fresh.last_ns = now;
-		fresh.tokens = rate_burst ? rate_burst - 1 : 0;
-		bpf_map_update_elem(&inject_buckets, &fk, &fresh, BPF_ANY);
-		return rate_burst > 0;
-	}
-	add = (now - b->last_ns) / rate_interval_ns;
 	if (add >= rate_burst) {
 		b->tokens = rate_burst;
 		b->last_ns = now;
@@ -604,20 +594,30 @@ static __always_inline int take_token(const struct packet *p, __u64 now)
 			b->tokens = rate_burst;
 		b->last_ns += add * rate_interval_ns;
 	}
-	if (!b->tokens)
-		return 0;
-	b->tokens -= 1;
-	return 1;
 }
 
-/* queue_inject pushes one request to the injector and wakes it at once. */
-static __always_inline int queue_inject(const struct packet *p, __u64 entry, __u64 now)
+/* bucket_of returns p's flow bucket, made full when new, and the packet's
+ * direction within the flow (0: lower endpoint to higher). */
+static __always_inline struct softips_bucket *bucket_of(const struct packet *p, __u64 now,
+							int *dir)
 {
-	struct softips_inject_req *r;
+	struct softips_bucket *b, fresh = {};
+	struct softips_flow_key fk;
 
-	r = bpf_ringbuf_reserve(&inject_reqs, sizeof(*r), 0);
-	if (!r)
-		return SOFTIPS_CNT_INJECT_FULL;
+	*dir = !flow_key(&fk, p);
+	b = bpf_map_lookup_elem(&inject_buckets, &fk);
+	if (b)
+		return b;
+	fresh.last_ns = now;
+	fresh.tokens = rate_burst;
+	bpf_map_update_elem(&inject_buckets, &fk, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&inject_buckets, &fk);
+}
+
+/* fill_req writes the inject request of segment p into r. */
+static __always_inline void fill_req(struct softips_inject_req *r, const struct packet *p,
+				     __u64 entry, __u64 now)
+{
 	r->ts_ns = now;
 	r->entry_id = entry;
 	__builtin_memcpy(r->src, p->src, 16);
@@ -636,8 +636,90 @@ static __always_inline int queue_inject(const struct packet *p, __u64 entry, __u
 	r->tcp_flags = p->flags;
 	r->ttl = p->ttl;
 	r->nvlans = p->nvlans;
+}
+
+/* queue_inject pushes one request to the injector and wakes it at once. */
+static __always_inline int queue_inject(const struct packet *p, __u64 entry, __u64 now)
+{
+	struct softips_inject_req *r;
+
+	r = bpf_ringbuf_reserve(&inject_reqs, sizeof(*r), 0);
+	if (!r)
+		return SOFTIPS_CNT_INJECT_FULL;
+	fill_req(r, p, entry, now);
 	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
 	return SOFTIPS_CNT_INJECT_QUEUED;
+}
+
+/* send_deferred pushes a waiting request of direction dir, if a token allows. */
+static __always_inline void send_deferred(struct softips_bucket *b, int dir)
+{
+	struct softips_inject_req *r;
+	__u32 bit = dir ? SOFTIPS_HELD_DIR1 : SOFTIPS_HELD_DIR0;
+
+	if (!(b->held & bit) || !b->tokens)
+		return;
+	r = bpf_ringbuf_reserve(&inject_reqs, sizeof(*r), 0);
+	if (!r) {
+		count(SOFTIPS_CNT_INJECT_FULL);
+		return;
+	}
+	__builtin_memcpy(r, &b->deferred[dir ? 1 : 0], sizeof(*r));
+	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
+	b->tokens -= 1;
+	b->held &= ~bit;
+	count(SOFTIPS_CNT_INJECT_DEFERRED);
+}
+
+/* flush_deferred is the bucket timer: it sends what waits, re-arming while
+ * requests still wait for tokens. */
+static int flush_deferred(void *map, struct softips_flow_key *key, struct softips_bucket *b)
+{
+	b->held &= ~SOFTIPS_HELD_ARMED;
+	refill(b, bpf_ktime_get_ns());
+	send_deferred(b, 0);
+	send_deferred(b, 1);
+	if (b->held & (SOFTIPS_HELD_DIR0 | SOFTIPS_HELD_DIR1)) {
+		b->held |= SOFTIPS_HELD_ARMED;
+		bpf_timer_start(&b->timer, rate_interval_ns, 0);
+	}
+	return 0;
+}
+
+/* defer_inject keeps p as its direction's newest waiting request and arms
+ * the flow's timer for when the next token is due. */
+static __always_inline void defer_inject(struct softips_bucket *b, const struct packet *p,
+					 __u64 entry, __u64 now, int dir)
+{
+	fill_req(&b->deferred[dir ? 1 : 0], p, entry, now);
+	b->held |= dir ? SOFTIPS_HELD_DIR1 : SOFTIPS_HELD_DIR0;
+	if (b->held & SOFTIPS_HELD_ARMED)
+		return;
+	bpf_timer_init(&b->timer, &inject_buckets, CLOCK_MONOTONIC); /* -EBUSY once set up */
+	bpf_timer_set_callback(&b->timer, flush_deferred);
+	b->held |= SOFTIPS_HELD_ARMED;
+	bpf_timer_start(&b->timer, b->last_ns + rate_interval_ns - now, 0);
+}
+
+/* rate_limit sends p's request now if its flow has a token, else defers it. */
+static __always_inline int rate_limit(const struct packet *p, __u64 entry, __u64 now)
+{
+	struct softips_bucket *b;
+	int dir;
+
+	if (!rate_interval_ns)
+		return queue_inject(p, entry, now);
+	b = bucket_of(p, now, &dir);
+	if (!b)
+		return queue_inject(p, entry, now);
+	refill(b, now);
+	if (b->tokens) {
+		b->tokens -= 1;
+		b->held &= dir ? ~SOFTIPS_HELD_DIR1 : ~SOFTIPS_HELD_DIR0; /* superseded */
+		return queue_inject(p, entry, now);
+	}
+	defer_inject(b, p, entry, now, dir);
+	return SOFTIPS_CNT_RATE_LIMITED;
 }
 
 /*
@@ -655,9 +737,7 @@ __noinline int softips_classify(const struct packet *p)
 	count(SOFTIPS_CNT_MATCHED);
 	if (p->flags & SOFTIPS_TCP_RST)
 		return SOFTIPS_CNT_RST_IGNORED;
-	if (!take_token(p, now))
-		return SOFTIPS_CNT_RATE_LIMITED;
-	return queue_inject(p, entry, now);
+	return rate_limit(p, entry, now);
 }
 
 /* flow_hash mixes a canonical flow key: both directions get one value. */

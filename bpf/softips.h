@@ -58,6 +58,7 @@ enum softips_counter {
 	SOFTIPS_CNT_MIRROR_FULL,     /* snapshots lost: ring full */
 	SOFTIPS_CNT_MIRROR_BYPASSED, /* payload of a bypassed flow, not mirrored */
 	SOFTIPS_CNT_MIRROR_SKIPPED,  /* no payload and no SYN/FIN/RST: not mirrored */
+	SOFTIPS_CNT_INJECT_DEFERRED, /* rate-limited requests sent later by the flow's timer */
 	SOFTIPS_CNT_MAX,
 };
 
@@ -124,13 +125,6 @@ struct softips_flow_key {
 	__u8 pad[3];
 };
 
-/* softips_bucket is a per-flow token bucket for inject requests. */
-struct softips_bucket {
-	__u64 last_ns; /* time the bucket was last refilled */
-	__u32 tokens;
-	__u32 pad;
-};
-
 /*
  * softips_inject_req asks the injector to reset the flow of one matched
  * segment. Numbers are in host order; MACs and addresses as on the wire.
@@ -153,6 +147,26 @@ struct softips_inject_req {
 	__u8 tcp_flags;
 	__u8 ttl;       /* TTL or hop limit */
 	__u8 nvlans;
+};
+
+/* Bits of softips_bucket.held. */
+#define SOFTIPS_HELD_DIR0  1 /* deferred[0] (lower endpoint to higher) is waiting */
+#define SOFTIPS_HELD_DIR1  2 /* deferred[1] (higher to lower) is waiting */
+#define SOFTIPS_HELD_ARMED 4 /* the timer is running */
+
+/*
+ * softips_bucket is the inject token bucket of one flow. A request refused
+ * for want of a token is not lost: the newest one of each direction waits
+ * in deferred[] and the flow's timer sends it when the next token is due,
+ * so the last segment of a flow (often the ACK whose numbers a reset
+ * needs) always reaches the injector.
+ */
+struct softips_bucket {
+	__u64 last_ns; /* time the bucket was last refilled */
+	__u32 tokens;
+	__u32 held;    /* SOFTIPS_HELD_* bits */
+	struct bpf_timer timer;
+	struct softips_inject_req deferred[2];
 };
 
 /*

@@ -24,7 +24,7 @@ func rootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().String("socket", sock,
 		"daemon API socket (env SOFTIPS_SOCKET)")
-	root.AddCommand(runCmd(), blockCmd(), signalCmd(), statsCmd())
+	root.AddCommand(runCmd(), blockCmd(), signalCmd(), statsCmd(), replayCmd(), rulesCmd())
 	return root
 }
 

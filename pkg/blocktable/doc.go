@@ -1,20 +1,39 @@
 // Package blocktable is the authoritative block table of softips: every
 // spec that is blocked, why, since when, and until when. The kernel maps
-// are a mirror of it; the daemon copies Snapshot into them after each
-// change it is told about (Options.OnChange), which is the only path from
-// a decision to the kernel.
+// mirror it. Each change to the set of entries (add, delete, expiry, an
+// admin superseding an automatic entry) bumps a generation and calls
+// Options.OnChange; the daemon answers by copying Snapshot into the
+// kernel, its only path from a decision to the kernel. Refreshes and hit
+// counts change no generation: the kernel holds nothing of them.
 //
 // Entries come from three origins. Admin entries never age and end only
 // by Delete. Detector entries (one per block signal) and derived entries
 // (generalisations made by package invariant) expire when idle for a
-// lifetime chosen by their number of fixed fields; a kernel hit refreshes
-// them. All entries, with the remaining lifetime of the non-admin ones,
-// persist in a state directory through atomic writes.
+// lifetime set by their number of fixed fields (Lifetimes); a kernel hit
+// (ApplyHits) or the same signal again refreshes them. A spec and its
+// reverse block the same packets and are one entry.
 //
-// Guard rails (Guard) refuse what must never be blocked: the sensor, its
-// gateways and management network, allowlisted prefixes, over-wide
-// prefixes and shapes with too little fixed. Capacity is bounded: a full
-// table refuses new non-admin entries (ErrFull) and never evicts.
+// Guard rails (Guard) refuse what must never be blocked. The protected
+// prefixes (sensor, gateways, management, never_block) bind every origin,
+// admin included: an administrator changes the configuration, not the
+// rule. The shape rails (a fixed address, min_invariants, prefix widths)
+// bind detector and derived entries only.
+//
+// Capacity: MaxEntries bounds detector and derived entries together, and
+// a full table refuses new ones with ErrFull, evicting nothing. Admin
+// entries have their own hard cap, MaxAdmin (ErrAdminFull), so a flood of
+// automatic entries never locks the administrator out; the kernel maps
+// hold MaxEntries+MaxAdmin.
+//
+// Persistence: with a state directory, every entry is kept in one JSON
+// lines file replaced atomically (temp file, fsync, rename, fsync of the
+// directory). Admin changes are on disk before the call returns and are
+// undone if the write fails; automatic changes are written by Flush,
+// which the daemon calls on its aging tick and at shutdown. Automatic
+// entries keep the idle lifetime they had left: downtime is not idle
+// time, and a wrong clock at boot changes nothing. Loading re-applies the
+// guard rails: an automatic entry they now refuse is dropped and counted,
+// an admin one stops the load with an error naming it.
 //
 // The package must never log, touch the kernel, or block a protected
 // prefix. It is safe for concurrent use.

@@ -101,3 +101,8 @@ func sideLess(a netip.Prefix, ap uint16, b netip.Prefix, bp uint16) bool {
 	}
 	return ap < bp
 }
+
+// String formats the signal as "<time> <source> <spec>", time in UTC.
+func (s Signal) String() string {
+	return s.Time.UTC().Format(time.RFC3339) + " " + s.Source + " " + s.Spec.String()
+}

@@ -103,7 +103,8 @@ type item struct {
 	kernSeen uint64 // the kernel's hit counter when last applied
 }
 
-// Open creates a table and loads the state directory, if set. Entries
+// Open creates a table and loads the state directory, if set. A zero
+// clock, explanation bound or lifetime table takes its default. Entries
 // found expired are dropped; a corrupt state file is an error naming the
 // file and line, never an empty table.
 func Open(o Options) (*Table, error) {
@@ -116,6 +117,15 @@ func Open(o Options) (*Table, error) {
 	if o.MaxEntries < 0 || o.MaxAdmin < 0 {
 		return nil, fmt.Errorf("open block table: negative capacity %d/%d",
 			o.MaxEntries, o.MaxAdmin)
+	}
+	if o.Lifetimes == (Lifetimes{}) {
+		o.Lifetimes = DefaultLifetimes()
+	}
+	for i, l := range o.Lifetimes {
+		if l <= 0 {
+			return nil, fmt.Errorf("open block table: lifetime for %d fixed fields is %v, "+
+				"want positive", i+1, l)
+		}
 	}
 	t := &Table{opts: o, byID: map[uint64]*item{}, bySpec: map[flowspec.Spec]*item{},
 		shapes: map[shape]int{}, nextID: 1}

@@ -289,3 +289,12 @@ func TestAddRejectsBadInput(t *testing.T) {
 		t.Error("missing origin accepted")
 	}
 }
+
+func TestOpenRejectsZeroLifetime(t *testing.T) {
+	o := DefaultOptions()
+	o.Lifetimes[1] = 0
+	if _, err := Open(o); err == nil || err.Error() !=
+		"open block table: lifetime for 2 fixed fields is 0s, want positive" {
+		t.Errorf("Open with a zero lifetime: %v", err)
+	}
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/softips/softips/pkg/api"
 	"github.com/softips/softips/pkg/blocktable"
+	"github.com/softips/softips/pkg/config"
 	"github.com/softips/softips/pkg/inject"
 	"github.com/softips/softips/pkg/invariant"
 	"github.com/softips/softips/pkg/kernel"
@@ -50,6 +51,8 @@ type Daemon struct {
 	sender  *inject.Sender
 	tracker *inject.Tracker
 	protect []blocktable.Protected
+	cfg     *config.Config
+	det     *detection
 
 	syncMu    sync.Mutex
 	syncedGen uint64
@@ -74,10 +77,13 @@ func Run(ctx context.Context, o Options) (err error) {
 		Msg("softips running")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	go func() { errc <- api.Serve(ctx, l, api.Handler(d)) }()
 	go func() { errc <- d.cls.ReadInjects(ctx, d.onInject) }()
 	go func() { errc <- d.tickLoop(ctx) }()
+	if d.det != nil {
+		go func() { errc <- d.runDetection(ctx) }()
+	}
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
@@ -95,6 +101,9 @@ func (d *Daemon) open() error {
 		return fmt.Errorf("--monitor and --inject are both %q: RSTs must leave through "+
 			"a separate management interface", d.o.Monitor)
 	}
+	if err := d.loadConfig(); err != nil {
+		return err
+	}
 	protect, err := protectedPrefixes(d.o.Inject, d.o.Monitor)
 	if err != nil {
 		return err
@@ -103,28 +112,55 @@ func (d *Daemon) open() error {
 	if err := d.openTable(); err != nil {
 		return err
 	}
+	if err := d.openDetection(); err != nil {
+		return err
+	}
 	if err := d.openKernel(); err != nil {
 		return err
 	}
 	return d.openInjector()
 }
 
+func (d *Daemon) loadConfig() error {
+	d.cfg = config.Default()
+	if d.o.ConfigPath == "" {
+		return nil
+	}
+	c, err := config.Load(d.o.ConfigPath)
+	if err != nil {
+		return err
+	}
+	d.cfg = c
+	return nil
+}
+
 func (d *Daemon) openTable() error {
-	to := blocktable.DefaultOptions()
-	to.StateDir = d.o.StateDir
-	to.Guard.Protected = d.protect
+	to := d.cfg.TableOptions()
+	if d.o.StateDir != "" {
+		to.StateDir = d.o.StateDir
+	}
+	to.Guard.Protected = append(to.Guard.Protected, d.protect...)
+	d.protect = to.Guard.Protected
 	to.OnChange = func(uint64) { d.sync() }
 	t, err := blocktable.Open(to)
 	if err != nil {
 		return fmt.Errorf("open block table: %w", err)
 	}
 	d.table = t
-	d.inv, err = invariant.New(t, invariant.Options{})
+	io, err := d.cfg.InvariantOptions()
+	if err != nil {
+		return err
+	}
+	d.inv, err = invariant.New(t, io)
 	return err
 }
 
 func (d *Daemon) openKernel() error {
-	cls, err := kernel.Load(kernel.Options{PinPath: d.o.PinPath})
+	ko := kernel.Options{PinPath: d.o.PinPath}
+	if d.det != nil {
+		ko.MirrorShards = 2
+	}
+	cls, err := kernel.Load(ko)
 	if err != nil {
 		return fmt.Errorf("load classifier: %w", err)
 	}
@@ -157,6 +193,7 @@ func (d *Daemon) close() error {
 	if d.table != nil {
 		errs = append(errs, d.table.Flush())
 	}
+	errs = append(errs, d.det.close())
 	return errors.Join(errs...)
 }
 
@@ -186,6 +223,9 @@ func (d *Daemon) tick(now time.Time) {
 			Msg("block expired")
 	}
 	d.tracker.Tick(now)
+	if err := d.table.Flush(); err != nil {
+		d.log.Warn().Err(err).Msg("persist block table")
+	}
 	if gen, _ := d.table.Snapshot(); gen != d.synced() {
 		_ = d.syncNow() // retry a sync that failed earlier
 	}

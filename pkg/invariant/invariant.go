@@ -1,6 +1,7 @@
 package invariant
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -25,7 +26,7 @@ type Table interface {
 type Options struct {
 	Threshold  int           // widen when more than Threshold distinct signals agree
 	Window     time.Duration // how long a signal counts
-	MaxTracked int           // generalisations tracked at once (LRU)
+	MaxTracked int           // generalisations tracked at once (LRU), at least 16
 	Lattice    []Shape       // shapes considered; nil: DefaultLattice(MinInvariants)
 	// MinInvariants is the smallest generalisation DefaultLattice offers.
 	MinInvariants int
@@ -74,6 +75,7 @@ type Decision struct {
 // Stats counts what the extractor has done.
 type Stats struct {
 	Signals uint64 // signals ingested
+	Invalid uint64 // signals ignored: their spec failed Validate
 	Covered uint64 // signals whose generalisation passed but a wider entry blocks them
 	Widened uint64
 	Refused uint64
@@ -94,14 +96,19 @@ type Extractor struct {
 	st      Stats
 }
 
-// New returns an extractor that installs into t.
+// New returns an extractor that installs into t. Zero fields of o take
+// their DefaultOptions value.
 func New(t Table, o Options) (*Extractor, error) {
 	if t == nil {
 		return nil, errors.New("new extractor: nil table")
 	}
-	if o.Threshold < 1 || o.Window <= 0 || o.MaxTracked < 1 {
+	d := DefaultOptions()
+	o.Threshold = cmp.Or(o.Threshold, d.Threshold)
+	o.Window = cmp.Or(o.Window, d.Window)
+	o.MaxTracked = cmp.Or(o.MaxTracked, d.MaxTracked)
+	if o.Threshold < 1 || o.Window <= 0 || o.MaxTracked < 16 {
 		return nil, fmt.Errorf("new extractor: threshold %d, window %v, max tracked %d: "+
-			"all must be positive", o.Threshold, o.Window, o.MaxTracked)
+			"want positive, positive, at least 16", o.Threshold, o.Window, o.MaxTracked)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -131,6 +138,10 @@ func (x *Extractor) Ingest(sig blocktable.Signal) []Decision {
 	defer x.mu.Unlock()
 	now := x.o.Now().UnixNano()
 	x.st.Signals++
+	if sig.Spec.Validate() != nil {
+		x.st.Invalid++
+		return nil
+	}
 	x.age(now)
 	rec := &record{sig: sig, key: blocktable.Canonical(sig.Spec), seen: now}
 	var buf [16]candidate
@@ -154,7 +165,7 @@ func (x *Extractor) count(rec *record, passed []candidate) []candidate {
 			continue
 		}
 		g := Generalise(rec.sig.Spec, sh)
-		tr := x.track(blocktable.Canonical(g), rec.seen)
+		tr := x.track(blocktable.Canonical(g))
 		if tr.add(rec, x.o.Window.Nanoseconds(), x.o.Threshold+1) > x.o.Threshold {
 			passed = append(passed, candidate{g, sh, tr})
 		}
@@ -214,4 +225,14 @@ func (x *Extractor) Stats() Stats {
 	s := x.st
 	s.Tracked = len(x.tracked)
 	return s
+}
+
+// String formats the decision for a log line or the API.
+func (d Decision) String() string {
+	if d.Kind == Widened {
+		return fmt.Sprintf("widened to %q as entry %d (kept %s, %d distinct signals)",
+			d.Spec, d.Entry.ID, d.Shape, d.Count)
+	}
+	return fmt.Sprintf("refused %q (kept %s, %d distinct signals): %s", d.Spec, d.Shape,
+		d.Count, d.Reason)
 }

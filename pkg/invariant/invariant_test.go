@@ -239,3 +239,48 @@ func TestShapes(t *testing.T) {
 		t.Error(`ParseShape("src proto") accepted`)
 	}
 }
+
+func TestDecisionString(t *testing.T) {
+	r := newRig(t, blocktable.DefaultGuard(), nil)
+	var ds []Decision
+	for p := 1; p <= 6; p++ {
+		ds = r.signal(fmt.Sprintf("198.51.100.7 40000 203.0.113.10 %d", p))
+	}
+	want := `widened to "198.51.100.7 40000 203.0.113.10 0" as entry 7 ` +
+		`(kept src sport dst, 6 distinct signals)`
+	if len(ds) != 1 || ds[0].String() != want {
+		t.Errorf("decisions %v, want [%s]", ds, want)
+	}
+	if got := ds[0].Signals[0].String(); got !=
+		"2025-03-01T12:00:00Z sid:2001 198.51.100.7 40000 203.0.113.10 1" {
+		t.Errorf("signal text %q", got)
+	}
+}
+
+func TestInvalidSignalIgnored(t *testing.T) {
+	r := newRig(t, blocktable.DefaultGuard(), nil)
+	if ds := r.x.Ingest(blocktable.Signal{Source: "garbage"}); ds != nil {
+		t.Errorf("zero spec made decisions %v", ds)
+	}
+	if st := r.x.Stats(); st.Invalid != 1 || st.Tracked != 0 {
+		t.Errorf("stats %+v, want 1 invalid and nothing tracked", st)
+	}
+}
+
+func TestNewOptions(t *testing.T) {
+	tb, _ := blocktable.Open(blocktable.DefaultOptions())
+	x, err := New(tb, Options{})
+	if err != nil || x.o.Threshold != 5 || x.o.Window != 10*time.Minute ||
+		x.o.MaxTracked != 65536 || len(x.o.Lattice) != 11 {
+		t.Errorf("New with zero options: %+v, %v; want the defaults", x.o, err)
+	}
+	bad := []Options{{Threshold: -1}, {Window: -time.Second}, {MaxTracked: 15}}
+	for _, o := range bad {
+		if _, err := New(tb, o); err == nil {
+			t.Errorf("New(%+v) accepted", o)
+		}
+	}
+	if _, err := New(nil, Options{}); err == nil {
+		t.Error("New(nil table) accepted")
+	}
+}

@@ -59,7 +59,7 @@ func (t *tracked) signals() []blocktable.Signal {
 // track finds or creates the generalisation key and makes it the newest
 // in the LRU, evicting the oldest beyond MaxTracked. Keys are hashed to
 // keep the map small; a collision is detected and the older key replaced.
-func (x *Extractor) track(key flowspec.Spec, now int64) *tracked {
+func (x *Extractor) track(key flowspec.Spec) *tracked {
 	h := maphash.Comparable(x.seed, key)
 	t := x.tracked[h]
 	if t != nil && t.key != key {
@@ -69,21 +69,34 @@ func (x *Extractor) track(key flowspec.Spec, now int64) *tracked {
 		t = nil
 	}
 	if t == nil {
-		t = &tracked{key: key}
-		t.recs = t.small[:0]
-		if x.o.Threshold+1 > len(t.small) {
-			t.recs = make([]*record, 0, x.o.Threshold+1)
-		}
+		t = x.newTracked(key)
 		x.tracked[h] = t
-		for len(x.tracked) > x.o.MaxTracked {
-			x.drop(x.lru.prev)
-			x.st.Evicted++
-		}
 	} else {
 		x.unlink(t)
 	}
 	t.prev, t.next = &x.lru, x.lru.next
 	t.next.prev, x.lru.next = t, t
+	return t
+}
+
+// newTracked returns an empty generalisation, reusing the oldest one
+// when the LRU is full: under a flood, eviction then costs no allocation.
+// MaxTracked is at least 16, more than one signal's generalisations, so
+// the oldest is never one the current signal touched.
+func (x *Extractor) newTracked(key flowspec.Spec) *tracked {
+	if len(x.tracked) < x.o.MaxTracked {
+		t := &tracked{key: key}
+		t.recs = t.small[:0]
+		if x.o.Threshold+1 > len(t.small) {
+			t.recs = make([]*record, 0, x.o.Threshold+1)
+		}
+		return t
+	}
+	t := x.lru.prev
+	x.drop(t)
+	x.st.Evicted++
+	clear(t.recs[:cap(t.recs)])
+	t.key, t.recs, t.refused = key, t.recs[:0], false
 	return t
 }
 

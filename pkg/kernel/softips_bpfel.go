@@ -39,7 +39,12 @@ type bpfSoftipsBucket struct {
 	_      structs.HostLayout
 	LastNs uint64
 	Tokens uint32
-	Pad    uint32
+	Held   uint32
+	Timer  struct {
+		_ structs.HostLayout
+		_ [16]byte
+	}
+	Deferred [2]bpfSoftipsInjectReq
 }
 
 type bpfSoftipsCounter uint32
@@ -63,7 +68,8 @@ const (
 	bpfSoftipsCounterSOFTIPS_CNT_MIRROR_FULL     bpfSoftipsCounter = 15
 	bpfSoftipsCounterSOFTIPS_CNT_MIRROR_BYPASSED bpfSoftipsCounter = 16
 	bpfSoftipsCounterSOFTIPS_CNT_MIRROR_SKIPPED  bpfSoftipsCounter = 17
-	bpfSoftipsCounterSOFTIPS_CNT_MAX             bpfSoftipsCounter = 18
+	bpfSoftipsCounterSOFTIPS_CNT_INJECT_DEFERRED bpfSoftipsCounter = 18
+	bpfSoftipsCounterSOFTIPS_CNT_MAX             bpfSoftipsCounter = 19
 )
 
 type bpfSoftipsFlowKey struct {

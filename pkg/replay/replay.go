@@ -23,6 +23,11 @@ import (
 type Options struct {
 	Pipeline pipeline.Config // Midstream, Workers, limits
 	EVE      io.Writer       // alert records, one JSON object a line; nil for none
+	// OnAlert, when set, sees each alert with the event that raised it, on
+	// the worker's goroutine, before the next packet of that worker.
+	OnAlert func(Alert, *pipeline.Event)
+	// Frames, when set, is told how many frames have been read so far.
+	Frames func(n int)
 }
 
 // Alert is one alert raised during a replay.
@@ -59,11 +64,15 @@ func Run(ctx context.Context, path string, engine *detect.Engine, opt Options) (
 	p := pipeline.New(opt.Pipeline, func(int) pipeline.Inspector {
 		mu.Lock()
 		defer mu.Unlock()
-		in := &inspector{engine: engine}
+		in := &inspector{engine: engine, onAlert: opt.OnAlert, keep: true}
 		shards = append(shards, in)
 		return in
 	})
-	if err := p.Run(ctx, r); err != nil {
+	var src pipeline.FrameSource = r
+	if opt.Frames != nil {
+		src = &counting{FrameSource: r, report: opt.Frames}
+	}
+	if err := p.Run(ctx, src); err != nil {
 		return nil, Summary{}, fmt.Errorf("replay %q: %w", path, err)
 	}
 	alerts := mergeAlerts(shards)
@@ -96,11 +105,20 @@ func summarize(st pipeline.Stats, alerts int, el time.Duration) Summary {
 
 // inspector glues one pipeline worker to the engine.
 type inspector struct {
-	engine *detect.Engine
-	in     detect.Input
-	ev     *pipeline.Event
-	alerts []Alert
-	emit   func(detect.Alert)
+	engine  *detect.Engine
+	in      detect.Input
+	ev      *pipeline.Event
+	alerts  []Alert
+	emit    func(detect.Alert)
+	onAlert func(Alert, *pipeline.Event)
+	keep    bool // collect alerts for the caller (replay); live does not
+}
+
+// NewInspector returns the detection stage for one pipeline worker: it
+// runs engine over each event and hands every alert to onAlert. The live
+// daemon uses it; Run builds its own that also collects alerts.
+func NewInspector(engine *detect.Engine, onAlert func(Alert, *pipeline.Event)) pipeline.Inspector {
+	return &inspector{engine: engine, onAlert: onAlert}
 }
 
 // Inspect runs the engine over one event; the flow's detection state
@@ -122,8 +140,34 @@ func (s *inspector) Inspect(ev *pipeline.Event) {
 }
 
 func (s *inspector) collect(a detect.Alert) {
-	s.alerts = append(s.alerts, Alert{Alert: a, PcapCnt: s.ev.Index, FlowID: s.ev.Flow.ID})
+	al := Alert{Alert: a, PcapCnt: s.ev.Index, FlowID: s.ev.Flow.ID}
+	if s.keep {
+		s.alerts = append(s.alerts, al)
+	}
+	if s.onAlert != nil {
+		s.onAlert(al, s.ev)
+	}
 }
 
 // FlowEnd drops nothing: the worker clears Flow.Ext when it frees a flow.
 func (s *inspector) FlowEnd(*pipeline.Flow) {}
+
+// counting reports progress every 4096 frames and at the end.
+type counting struct {
+	pipeline.FrameSource
+	n      int
+	report func(int)
+}
+
+func (c *counting) Next() (capture.Frame, error) {
+	f, err := c.FrameSource.Next()
+	if err == nil {
+		c.n++
+		if c.n%4096 == 0 {
+			c.report(c.n)
+		}
+	} else {
+		c.report(c.n)
+	}
+	return f, err
+}
