@@ -43,14 +43,27 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } counters SEC(".maps");
 
-/* shapes: key = 0, value = the active shape set searched for every segment. */
+/*
+ * shapes: key = slot, value = a shape set. User space writes a slot that
+ * no packet reads, then points shape_slot at it, so a packet never sees a
+ * half-written set.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, SOFTIPS_SHAPE_SLOTS);
 	__type(key, __u32);
 	__type(value, struct softips_shape_set);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } shapes SEC(".maps");
+
+/* shape_slot: key = 0, value = the slot of shapes searched for every segment. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} shape_slot SEC(".maps");
 
 /* blocks: key = shape and masked tuple of one entry, value = its id and hits. */
 struct {
@@ -61,6 +74,20 @@ struct {
 	__type(value, struct softips_block_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } blocks SEC(".maps");
+
+/*
+ * block_filter: key = word index, value = 64 bits of a one-hash Bloom
+ * filter over the keys of blocks. User space sets a key's bit before it
+ * inserts the key and clears it only after the key is gone, so a clear bit
+ * proves a miss and saves the hash lookup.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SOFTIPS_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} block_filter SEC(".maps");
 
 /* inject_buckets: key = canonical flow, value = its inject token bucket. */
 struct {
@@ -385,20 +412,9 @@ static __always_inline int parse_frame(struct xdp_md *ctx, struct packet *p)
 	return ret ? ret : SOFTIPS_CNT_TCP;
 }
 
-/* prefix_mask is the network-order mask of word w under prefix length plen. */
-static __always_inline __u32 prefix_mask(__u32 plen, __u32 w)
-{
-	__u32 lo = w * 32;
-
-	if (plen <= lo)
-		return 0;
-	if (plen >= lo + 32)
-		return 0xffffffff;
-	return bpf_htonl(0xffffffff << (lo + 32 - plen));
-}
-
-/* make_key masks the tuple (a:ap -> b:bp) to shape s. */
+/* make_key masks the tuple (a:ap -> b:bp) to shape s with its masks mk. */
 static __always_inline void make_key(struct softips_block_key *k, struct softips_shape s,
+				     const struct softips_shape_masks *mk,
 				     const __u32 *a, __u16 ap, const __u32 *b, __u16 bp)
 {
 	__u32 *ks = (__u32 *)k->src, *kd = (__u32 *)k->dst;
@@ -409,9 +425,39 @@ static __always_inline void make_key(struct softips_block_key *k, struct softips
 	k->dport = (s.flags & SOFTIPS_SHAPE_DPORT) ? bp : 0;
 #pragma unroll
 	for (w = 0; w < 4; w++) {
-		ks[w] = a[w] & prefix_mask(s.src_plen, w);
-		kd[w] = b[w] & prefix_mask(s.dst_plen, w);
+		ks[w] = a[w] & mk->src[w];
+		kd[w] = b[w] & mk->dst[w];
 	}
+}
+
+/* key_hash mixes a block key's ten words; pkg/kernel computes the same. */
+static __always_inline __u32 key_hash(const struct softips_block_key *k)
+{
+	const __u32 *w = (const __u32 *)k;
+	__u32 h = 0x2545f491;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < sizeof(*k) / 4; i++) {
+		h ^= w[i];
+		h *= 0x9e3779b1;
+		h ^= h >> 15;
+	}
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	return h;
+}
+
+/* lookup_block finds k in blocks, asking the filter first. */
+static __always_inline struct softips_block_val *lookup_block(const struct softips_block_key *k)
+{
+	__u32 h = key_hash(k);
+	__u32 word = (h >> 6) & (SOFTIPS_FILTER_WORDS - 1);
+	__u64 *bits = bpf_map_lookup_elem(&block_filter, &word);
+
+	if (!bits || !((*bits >> (h & 63)) & 1))
+		return NULL;
+	return bpf_map_lookup_elem(&blocks, k);
 }
 
 /* match_ctx carries one segment's tuple through the shape loop. */
@@ -424,6 +470,7 @@ struct match_ctx {
 	__u64 now;
 	__u64 entry; /* id of the first (most specific) match */
 	__u32 matched;
+	__u32 slot;  /* shape set read for this whole segment */
 };
 
 /* credit records a hit on v; the first entry credited is the one reported. */
@@ -443,29 +490,30 @@ static __always_inline void credit(struct match_ctx *m, struct softips_block_val
 static long match_shape(__u32 i, struct match_ctx *m)
 {
 	struct softips_block_val *fwd, *rev;
+	struct softips_shape_masks *mk;
 	struct softips_shape_set *set;
 	struct softips_block_key k;
 	struct softips_shape s;
 	__u64 idx = i;
-	__u32 zero = 0;
 
 	/* One 64-bit register, checked and used: the verifier sees the bound. */
 	asm volatile("" : "+r"(idx));
 	if (idx >= SOFTIPS_MAX_SHAPES)
 		return 1;
-	set = bpf_map_lookup_elem(&shapes, &zero);
+	set = bpf_map_lookup_elem(&shapes, &m->slot);
 	if (!set || idx >= set->count)
 		return 1;
 	s = set->shapes[idx];
 	if (s.family != m->family)
 		return 0;
+	mk = &set->masks[idx];
 
-	make_key(&k, s, m->src, m->sport, m->dst, m->dport);
-	fwd = bpf_map_lookup_elem(&blocks, &k);
+	make_key(&k, s, mk, m->src, m->sport, m->dst, m->dport);
+	fwd = lookup_block(&k);
 	if (fwd)
 		credit(m, fwd);
-	make_key(&k, s, m->dst, m->dport, m->src, m->sport);
-	rev = bpf_map_lookup_elem(&blocks, &k);
+	make_key(&k, s, mk, m->dst, m->dport, m->src, m->sport);
+	rev = lookup_block(&k);
 	if (rev && rev != fwd)
 		credit(m, rev);
 	return 0;
@@ -482,7 +530,10 @@ static __always_inline int match_blocks(const struct packet *p, __u64 *now, __u6
 		.dport = p->dport,
 		.family = p->family,
 	};
+	__u32 zero = 0, *slot = bpf_map_lookup_elem(&shape_slot, &zero);
 
+	if (slot)
+		m.slot = *slot;
 	__builtin_memcpy(m.src, p->src, sizeof(m.src));
 	__builtin_memcpy(m.dst, p->dst, sizeof(m.dst));
 	bpf_loop(SOFTIPS_MAX_SHAPES, match_shape, &m, 0);

@@ -95,6 +95,7 @@ type Classifier struct {
 	blocks map[bpfSoftipsBlockKey]uint64 // what the blocks map holds: key -> entry id
 	shapes []bpfSoftipsShape
 	gen    uint32
+	filter *blockFilter // what the kernel's block filter holds
 }
 
 // Load loads the classifier and pins its maps under opts.PinPath, replacing
@@ -114,7 +115,7 @@ func Load(opts Options) (*Classifier, error) {
 	}
 
 	c := &Classifier{pinPath: opts.PinPath, pinned: pinned,
-		blocks: make(map[bpfSoftipsBlockKey]uint64)}
+		blocks: make(map[bpfSoftipsBlockKey]uint64), filter: new(blockFilter)}
 	copts := &ebpf.CollectionOptions{Maps: ebpf.MapOptions{PinPath: opts.PinPath}}
 	if err := spec.LoadAndAssign(&c.objs, copts); err != nil {
 		return nil, fmt.Errorf("load classifier: %w", err)
@@ -296,9 +297,9 @@ func (c *Classifier) unpin() error {
 }
 
 func (c *Classifier) mapNamed(name string) *ebpf.Map {
-	for _, m := range []*ebpf.Map{c.objs.Blocks, c.objs.Shapes, c.objs.Counters,
-		c.objs.InjectReqs, c.objs.InjectBuckets, c.objs.MirrorRings, c.objs.MirrorDrops,
-		c.objs.MirrorBypass} {
+	o := &c.objs
+	for _, m := range []*ebpf.Map{o.Blocks, o.BlockFilter, o.Shapes, o.ShapeSlot, o.Counters,
+		o.InjectReqs, o.InjectBuckets, o.MirrorRings, o.MirrorDrops, o.MirrorBypass} {
 		if m == nil {
 			continue
 		}

@@ -1,12 +1,11 @@
 package kernel
 
 import (
-	"time"
-
 	"net/netip"
 	"os"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // TestClassify runs single frames through the classifier against one block

@@ -124,12 +124,18 @@ type bpfSoftipsShapeSet struct {
 	Count      uint32
 	Generation uint32
 	Shapes     [32]bpfSoftipsShape
+	Masks      [32]struct {
+		_   structs.HostLayout
+		Src [4]uint32
+		Dst [4]uint32
+	}
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	bpfMapBlockFilter     = "block_filter"
 	bpfMapBlocks          = "blocks"
 	bpfMapCounters        = "counters"
 	bpfMapInjectBuckets   = "inject_buckets"
@@ -138,6 +144,7 @@ const (
 	bpfMapMirrorDrops     = "mirror_drops"
 	bpfMapMirrorRings     = "mirror_rings"
 	bpfMapMirrorScratch   = "mirror_scratch"
+	bpfMapShapeSlot       = "shape_slot"
 	bpfMapShapes          = "shapes"
 	bpfProgSoftipsEmpty   = "softips_empty"
 	bpfProgSoftipsXdp     = "softips_xdp"
@@ -200,6 +207,7 @@ type bpfProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type bpfMapSpecs struct {
+	BlockFilter   *ebpf.MapSpec `ebpf:"block_filter"`
 	Blocks        *ebpf.MapSpec `ebpf:"blocks"`
 	Counters      *ebpf.MapSpec `ebpf:"counters"`
 	InjectBuckets *ebpf.MapSpec `ebpf:"inject_buckets"`
@@ -208,6 +216,7 @@ type bpfMapSpecs struct {
 	MirrorDrops   *ebpf.MapSpec `ebpf:"mirror_drops"`
 	MirrorRings   *ebpf.MapSpec `ebpf:"mirror_rings"`
 	MirrorScratch *ebpf.MapSpec `ebpf:"mirror_scratch"`
+	ShapeSlot     *ebpf.MapSpec `ebpf:"shape_slot"`
 	Shapes        *ebpf.MapSpec `ebpf:"shapes"`
 }
 
@@ -244,6 +253,7 @@ func (o *bpfObjects) Close() error {
 //
 // It can be passed to loadBpfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type bpfMaps struct {
+	BlockFilter   *ebpf.Map `ebpf:"block_filter"`
 	Blocks        *ebpf.Map `ebpf:"blocks"`
 	Counters      *ebpf.Map `ebpf:"counters"`
 	InjectBuckets *ebpf.Map `ebpf:"inject_buckets"`
@@ -252,11 +262,13 @@ type bpfMaps struct {
 	MirrorDrops   *ebpf.Map `ebpf:"mirror_drops"`
 	MirrorRings   *ebpf.Map `ebpf:"mirror_rings"`
 	MirrorScratch *ebpf.Map `ebpf:"mirror_scratch"`
+	ShapeSlot     *ebpf.Map `ebpf:"shape_slot"`
 	Shapes        *ebpf.Map `ebpf:"shapes"`
 }
 
 func (m *bpfMaps) Close() error {
 	return _BpfClose(
+		m.BlockFilter,
 		m.Blocks,
 		m.Counters,
 		m.InjectBuckets,
@@ -265,6 +277,7 @@ func (m *bpfMaps) Close() error {
 		m.MirrorDrops,
 		m.MirrorRings,
 		m.MirrorScratch,
+		m.ShapeSlot,
 		m.Shapes,
 	)
 }
