@@ -45,6 +45,8 @@ func runCmd() *cobra.Command {
 	f.StringVar(&o.Inject, "inject", "", "management interface the RSTs leave through")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML configuration file (defaults if empty)")
 	f.StringSliceVar(&o.Rules, "rules", nil, "Suricata-syntax rule files (repeatable)")
+	f.StringSliceVar(&o.AV, "av", nil, "ClamAV-format signature files or directories "+
+		"(repeatable; unpack .cvd with sigtool --unpack first)")
 	f.StringVar(&o.StateDir, "state-dir", "", "where admin and derived blocks persist "+
 		"(default: table.state_dir of the config, /var/lib/softips)")
 	f.StringVar(&o.EVE, "eve", "", "EVE JSON alert output file (- for stdout)")

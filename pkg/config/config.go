@@ -89,6 +89,9 @@ type Inject struct {
 type AV struct {
 	Signatures   []string `yaml:"signatures"`     // ClamAV-format signature files
 	MaxScanBytes int      `yaml:"max_scan_bytes"` // per stream
+	// Policy is which fields a hit's block signal keeps: client-server-port
+	// (client/32 0 server/32 port, the default), client or pair.
+	Policy string `yaml:"policy"`
 }
 
 // Default returns the configuration of DESIGN §4-5 and of the later

@@ -139,6 +139,8 @@ func TestParseErrors(t *testing.T) {
 			`line 2: detect.promote[1]: unknown action "block"`},
 		{"detect:\n  multi_session:\n    - name: x\n      by: host\n      count: 3\n" +
 			"      window: 1m\n", `line 4: detect.multi_session[0].by: unknown grouping "host"`},
+		{"av:\n  policy: everyone\n", `line 2: av.policy: unknown policy "everyone" ` +
+			`(want client-server-port, client or pair)`},
 		{"inject:\n  ttl: 300\n", "line 2: inject.ttl: must be between 1 and 255, got 300"},
 		{"invariant: {threshold: 3}\n---\ninvariant: {threshold: 4}\n",
 			"line 2: only one YAML document is allowed"},

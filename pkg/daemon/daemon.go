@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -30,6 +31,7 @@ type Options struct {
 	Inject     string // management interface (RSTs)
 	ConfigPath string
 	Rules      []string
+	AV         []string // ClamAV-format signature files or directories
 	StateDir   string
 	Socket     string // API unix socket path
 	EVE        string // alert output file, "-" for stdout
@@ -157,6 +159,15 @@ func (d *Daemon) openTable() error {
 
 func (d *Daemon) openKernel() error {
 	ko := kernel.Options{PinPath: d.o.PinPath}
+	if d.o.PinPath == "" {
+		d.o.PinPath = kernel.DefaultPinPath
+		ko.PinPath = d.o.PinPath
+	}
+	// Pins live below a bpffs; mount one on the parent where the host has
+	// none (ip netns exec gives each command a /sys without it).
+	if err := kernel.EnsureBPFFS(filepath.Dir(d.o.PinPath)); err != nil {
+		return err
+	}
 	if d.det != nil {
 		ko.MirrorShards = 2
 	}
