@@ -31,7 +31,9 @@ type Input struct {
 	// caller does not reassemble.
 	Stream []byte
 	// NewData is how many trailing bytes of Stream are new; stream matches
-	// must end inside them so a pattern alerts once.
+	// must end inside them so a pattern alerts once. When it is 0 (data
+	// outside the stream: a retransmission, data on a SYN the stream did not
+	// take), stream rules inspect Payload instead, as Suricata does.
 	NewData int
 	Time    time.Time
 }

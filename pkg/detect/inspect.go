@@ -180,12 +180,9 @@ func (c *evalCtx) buffer(r *Rule, ch *chain) ([]byte, int, bool) {
 		return b, 0, ok
 	}
 	in := c.in
-	if r.mode == modePacket || in.Stream == nil {
-		return in.Payload, 0, len(in.Payload) > 0
-	}
 	n := min(max(in.NewData, 0), len(in.Stream))
-	if n == 0 {
-		return nil, 0, false
+	if r.mode == modePacket || n == 0 {
+		return in.Payload, 0, len(in.Payload) > 0
 	}
 	minEnd := 0
 	if ch.hasPos {

@@ -59,7 +59,7 @@ func (c *rangeCond) match(n int) bool {
 	case 'r':
 		return n > c.lo && n < c.hi
 	case '!':
-		return n != c.lo
+		return n != c.lo && n > 0 // like Suricata, "not N" needs a payload
 	}
 	return n == c.lo
 }
