@@ -339,3 +339,44 @@ func TestSuricataVerifyReplay(t *testing.T) {
 	}
 	t.Logf("suricata-verify: %d/%d cases pass with the stand-in replayer", passed, len(dirs))
 }
+
+// TestCorpusPcaps checks rules of our own against the facts MANIFEST.md
+// states for the other corpus captures (scans, brute force, testmyids).
+func TestCorpusPcaps(t *testing.T) {
+	dir := filepath.Join(testenv.Corpus(t), "pcaps")
+	tests := []struct {
+		pcap, rule string
+		want       int
+	}{
+		{"zeek-http-testmyids.pcap", `alert ip any any -> any any (msg:"GPL ATTACK_RESPONSE ` +
+			`id check returned root"; content:"uid=0|28|root|29|"; classtype:bad-unknown; ` +
+			`sid:2100498; rev:7;)`, 1},
+		{"zeek-http-testmyids.pcap", `alert ip any any -> any any (content:"uid=0|28|root|29|"; ` +
+			`flow:established,to_client; sid:1;)`, 1},
+		{"esnet-masscan-tcp_0_1000.pcap", `alert tcp any any -> any any (flags:S; ` +
+			`detection_filter:track by_src, count 20, seconds 60; sid:1;)`, 981},
+		{"esnet-masscan-tcp_0_1000.pcap", `alert tcp any any -> any any (flags:S; ` +
+			`threshold:type limit, track by_src, count 3, seconds 60; sid:1;)`, 3},
+		{"esnet-nmap_80_w_service_detection.pcap", `alert tcp any any -> any any ` +
+			`(flow:to_server,established; content:"Nmap Scripting Engine"; sid:1;)`, 4},
+		{"zeek-ftp-bruteforce.pcap", `alert tcp any 21 -> any any (flow:to_client,established; ` +
+			`content:"530 "; startswith; sid:1;)`, 30}, // 30 replies (tcpdump agrees)
+		{"zeek-ftp-bruteforce.pcap", `alert tcp any 21 -> any any (flow:to_client,established; ` +
+			`content:"530 "; threshold:type threshold, track by_dst, count 5, seconds 60; sid:1;)`, 6},
+		{"zeek-ssh-sshguess.pcap", `alert tcp any any -> any 22 (flags:S; ` +
+			`detection_filter:track by_src, count 10, seconds 120; sid:1;)`, 1},
+	}
+	for _, tt := range tests {
+		rs, skipped, err := LoadReader("t", strings.NewReader(tt.rule), nil)
+		if err != nil || len(skipped) > 0 {
+			t.Fatalf("%s: %v %v", tt.rule, err, skipped)
+		}
+		r := &replayer{e: NewEngine(rs, Options{}), flows: map[[2]netip.AddrPort]*replayFlow{}}
+		if err := replayFile(filepath.Join(dir, tt.pcap), r); err != nil {
+			t.Fatalf("%s: %v", tt.pcap, err)
+		}
+		if got := len(r.alerts); got != tt.want {
+			t.Errorf("%s with %s: %d alerts, want %d", tt.pcap, tt.rule, got, tt.want)
+		}
+	}
+}
