@@ -107,7 +107,8 @@ func decodeContent(s string) ([]byte, *RuleError) {
 		switch {
 		case c == '|':
 			if hex && half {
-				return nil, syntaxErr("content", "odd number of hex digits at %d", i)
+				return nil, syntaxErr("content",
+					"odd number of hex digits at %d", i)
 			}
 			hex = !hex
 		case hex:

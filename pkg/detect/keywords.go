@@ -30,7 +30,8 @@ func (b *builder) optFlow(o option) *RuleError {
 		case "no_stream":
 			f.noStream = true
 		default:
-			return unsupported("flow", "flow: unsupported option %q", strings.TrimSpace(p))
+			return unsupported("flow", "flow: unsupported option %q",
+				strings.TrimSpace(p))
 		}
 	}
 	if f.established && f.notEstablished || f.toServer && f.toClient ||
