@@ -87,3 +87,26 @@ func BenchmarkInspectNoPrefilter(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInspectHTTP feeds one request and one response per iteration on
+// a keep-alive flow, with 1000 http.uri rules and 1000 raw rules loaded.
+func BenchmarkInspectHTTP(b *testing.B) {
+	rules := syntheticRules(2000)
+	for i := range 1000 {
+		rules[i] = strings.Replace(rules[i], "(msg:", "(http.uri; msg:", 1)
+	}
+	e := newTestEngine(b, rules...)
+	fs := NewFlowState()
+	req := []byte("GET /index.html?q=abc HTTP/1.1\r\nHost: www.example.com\r\n" +
+		"User-Agent: bench\r\n\r\n")
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+	up, down := pkt(fs, true, ""), pkt(fs, false, "")
+	up.Payload, down.Payload = req, resp
+	emit := func(Alert) {}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		e.Inspect(up, emit)
+		e.Inspect(down, emit)
+	}
+}

@@ -39,3 +39,36 @@ func FuzzParseRule(f *testing.F) {
 		e.Inspect(in, func(Alert) {})
 	})
 }
+
+// FuzzHTTPParser feeds arbitrary bytes, split at arbitrary points, to both
+// directions of the HTTP parser through the engine; it must never panic.
+func FuzzHTTPParser(f *testing.F) {
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+		[]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"), 7)
+	f.Add([]byte("POST /x HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc"),
+		[]byte("HTTP/1.0 200 OK\r\nContent-Encoding: gzip\r\n\r\n\x1f\x8b\x08"), 3)
+	e := newTestEngine(f,
+		`alert http any any -> any any (file_data; content:"hello"; sid:1;)`,
+		`alert http any any -> any any (http.uri; content:"/"; http.header; content:"a"; sid:2;)`,
+		`alert http any any -> any any (http.stat_code; content:"200"; sid:3;)`,
+		`alert http any any -> any any (http.request_body; content:"abc"; sid:4;)`)
+	f.Fuzz(func(t *testing.T, up, down []byte, cut int) {
+		fs := NewFlowState()
+		if cut < 1 {
+			cut = 1
+		}
+		for i := 0; i < len(up) || i < len(down); i += cut {
+			for _, dir := range []struct {
+				data     []byte
+				toServer bool
+			}{{up, true}, {down, false}} {
+				if i >= len(dir.data) {
+					continue
+				}
+				in := pkt(fs, dir.toServer, string(dir.data[i:min(i+cut, len(dir.data))]))
+				in.Flags |= FlagFIN * uint8(i%2)
+				e.Inspect(in, func(Alert) {})
+			}
+		}
+	})
+}

@@ -11,6 +11,11 @@ const (
 	maxLine    = 16 << 10
 	bodyLimit  = 64 << 10
 	maxPending = 8
+	// bodyStep is the growth after which a packet's body data is inspected
+	// at once (the end of a body always is), so full-sized segments alert
+	// on their own packet while a trickle of tiny segments cannot force a
+	// rescan of the body each: at most bodyLimit/bodyStep+1 per message.
+	bodyStep = 512
 )
 
 type evKind uint8
@@ -39,6 +44,7 @@ type httpTx struct {
 	decodedFrom            int
 	encoding               byte // 0, 'g' gzip, 'd' deflate
 	connect, head, hasResp bool
+	inspected              [2]int // body bytes seen by rules: request, response
 	alerted                []int32
 }
 
@@ -129,6 +135,12 @@ func (h *httpState) feed(toServer bool, data []byte, fin bool, evs []httpEvent) 
 		}
 		evs = h.headersDone(d, evs)
 	}
+	if d.inBody() {
+		b, _, dir := d.bodyOf()
+		if fin && d.state == stBodyClose || len(*b)-d.tx.inspected[dir] >= bodyStep {
+			evs = h.flushBody(d, evs)
+		}
+	}
 	return evs
 }
 
@@ -140,10 +152,11 @@ func (h *httpState) step(d *httpDir, data []byte, evs []httpEvent) (int, []httpE
 		if d.state != stBodyClose && int64(n) > d.remaining {
 			n = int(d.remaining)
 		}
-		evs = h.body(d, data[:n], evs)
+		h.body(d, data[:n])
 		d.remaining -= int64(n)
 		if d.remaining == 0 && d.state != stBodyClose {
 			if d.state == stBody {
+				evs = h.flushBody(d, evs)
 				h.txDone(d)
 			} else {
 				d.state = stChunkEnd
@@ -194,6 +207,7 @@ func (h *httpState) lineDone(d *httpDir, line []byte, evs []httpEvent) []httpEve
 		d.state = stChunkSize
 	case stTrailers:
 		if len(line) == 0 {
+			evs = h.flushBody(d, evs)
 			h.txDone(d)
 		}
 	}
@@ -373,17 +387,39 @@ func (h *httpState) chunkSize(d *httpDir, line []byte) {
 	}
 }
 
-func (h *httpState) body(d *httpDir, data []byte, evs []httpEvent) []httpEvent {
-	tx := d.tx
-	b, kind := &tx.respBody, evRespBody
-	if d.toServer {
-		b, kind = &tx.reqBody, evReqBody
-	}
+// body keeps up to bodyLimit bytes of a message body for inspection.
+func (h *httpState) body(d *httpDir, data []byte) {
+	b, _, _ := d.bodyOf()
 	if room := bodyLimit - len(*b); room > 0 {
 		*b = append(*b, data[:min(room, len(data))]...)
-		if n := len(evs); n == 0 || evs[n-1] != (httpEvent{tx, kind}) {
-			evs = append(evs, httpEvent{tx, kind})
-		}
+	}
+}
+
+func (d *httpDir) inBody() bool {
+	switch d.state {
+	case stBody, stChunkSize, stChunkData, stChunkEnd, stTrailers, stBodyClose:
+		return d.tx != nil
+	}
+	return false
+}
+
+func (d *httpDir) bodyOf() (*[]byte, evKind, int) {
+	if d.toServer {
+		return &d.tx.reqBody, evReqBody, 0
+	}
+	return &d.tx.respBody, evRespBody, 1
+}
+
+// flushBody queues a body event when the body grew since rules last saw it.
+func (h *httpState) flushBody(d *httpDir, evs []httpEvent) []httpEvent {
+	b, kind, dir := d.bodyOf()
+	tx := d.tx
+	if len(*b) == tx.inspected[dir] {
+		return evs
+	}
+	tx.inspected[dir] = len(*b)
+	if n := len(evs); n == 0 || evs[n-1] != (httpEvent{tx, kind}) {
+		evs = append(evs, httpEvent{tx, kind})
 	}
 	return evs
 }

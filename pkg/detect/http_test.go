@@ -218,3 +218,31 @@ func TestHTTPNotHTTP(t *testing.T) {
 		t.Errorf("overlong line did not stop parsing (state %d)", h.req.state)
 	}
 }
+
+// TestBodyInspectionBounded: a body trickled one byte per segment is
+// inspected every bodyStep bytes and at its end, not once per segment,
+// while a full segment is inspected on its own packet.
+func TestBodyInspectionBounded(t *testing.T) {
+	h := &httpState{}
+	h.feed(true, []byte("GET / HTTP/1.1\r\n\r\n"), false, nil)
+	const n = 20000
+	evs := h.feed(false, []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", n)),
+		false, nil)
+	body := 0
+	for i := range n {
+		for _, ev := range h.feed(false, []byte{byte('a' + i%26)}, false, evs[:0]) {
+			if ev.kind == evRespBody {
+				body++
+			}
+		}
+	}
+	if want := n/bodyStep + 1; body != want {
+		t.Errorf("%d body inspections for %d one-byte segments, want %d", body, n, want)
+	}
+	h.feed(true, []byte("GET / HTTP/1.1\r\n\r\n"), false, nil)
+	h.feed(false, []byte("HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n"), false, nil)
+	evs = h.feed(false, bytes.Repeat([]byte("x"), 1400), false, nil)
+	if len(evs) != 1 || evs[0].kind != evRespBody || evs[0].tx.inspected[1] != 1400 {
+		t.Errorf("full segment: events %+v, want one body event covering 1400 bytes", evs)
+	}
+}

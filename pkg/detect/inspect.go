@@ -217,13 +217,15 @@ func (c *evalCtx) httpBuf(k bufKind) ([]byte, bool) {
 	case bufStatCode:
 		return tx.statCode, resp
 	case bufClientBody:
-		return tx.reqBody, !resp && len(tx.reqBody) > 0
+		b := tx.reqBody[:tx.inspected[0]]
+		return b, !resp && len(b) > 0
 	case bufFileData:
 		if resp {
 			b := tx.responseBody()
 			return b, len(b) > 0
 		}
-		return tx.reqBody, len(tx.reqBody) > 0
+		b := tx.reqBody[:tx.inspected[0]]
+		return b, len(b) > 0
 	}
 	return nil, false
 }
