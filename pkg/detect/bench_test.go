@@ -76,7 +76,7 @@ func BenchmarkInspectNoPrefilter(b *testing.B) {
 			for i := range e.rs.Rules {
 				e.raw.always = append(e.raw.always, int32(i))
 			}
-			e.raw.ac = nil
+			e.raw.ac, e.full.ac = nil, nil
 			in := pkt(NewFlowState(), true, "")
 			in.Payload, in.Stream, in.NewData = payload, payload, len(payload)
 			b.ReportAllocs()
@@ -108,5 +108,28 @@ func BenchmarkInspectHTTP(b *testing.B) {
 	for range b.N {
 		e.Inspect(up, emit)
 		e.Inspect(down, emit)
+	}
+}
+
+// BenchmarkInspectStream inspects 1400 new bytes at the end of a 16 KiB
+// stream window: single-pattern rules only scan the new bytes.
+func BenchmarkInspectStream(b *testing.B) {
+	p := benchPayload()
+	stream := make([]byte, 0, 16<<10)
+	for len(stream)+len(p) <= cap(stream) {
+		stream = append(stream, p...)
+	}
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+			e := newTestEngine(b, syntheticRules(n)...)
+			in := pkt(NewFlowState(), true, "")
+			in.Payload, in.Stream, in.NewData = p, stream, len(p)
+			b.SetBytes(int64(len(p)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				e.Inspect(in, func(Alert) {})
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ type chain struct {
 	items    []item
 	anchored bool // some step is placed relative to the buffer start
 	hasPos   bool // some step is a positive match
+	posPCRE  bool // some positive step is a pcre
 }
 
 // rawMode says which raw buffer a rule's pkt_data chain inspects.
@@ -104,6 +105,7 @@ func markBacktrack(c *chain) {
 		}
 		if !it.neg {
 			seenPos, c.hasPos = true, true
+			c.posPCRE = c.posPCRE || it.isPCRE
 		}
 		for j := i + 1; j < len(c.items); j++ {
 			if c.items[j].relative {

@@ -85,7 +85,8 @@ func (fs *FlowState) setBit(id int, v bool) {
 type Engine struct {
 	rs    *RuleSet
 	opt   Options
-	raw   prefilter
+	raw   prefilter // raw rules by every positive content: one ends in new data
+	full  prefilter // raw rules with a positive pcre, by fast pattern
 	http  [numBufs]prefilter
 	httpA []int32 // HTTP rules without an HTTP-buffer fast pattern
 	thr   *tracker
@@ -114,16 +115,21 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 		opt.MaxTrackers = 65536
 	}
 	e := &Engine{rs: rs, opt: opt, thr: newTracker(opt.MaxTrackers)}
-	var rawPats [][]byte
+	var rawPats, fullPats [][]byte
 	var httpPats [numBufs][][]byte
 	for _, r := range rs.Rules {
 		i := int32(r.idx)
 		switch {
 		case r.bufMask&^1 == 0 && !r.fp.ok:
 			e.raw.always = append(e.raw.always, i)
+		case r.bufMask&^1 == 0 && !r.chains[0].posPCRE:
+			for _, p := range r.chains[0].contentPatterns() {
+				e.raw.rules = append(e.raw.rules, []int32{i})
+				rawPats = append(rawPats, p)
+			}
 		case r.bufMask&^1 == 0:
-			e.raw.rules = append(e.raw.rules, []int32{i})
-			rawPats = append(rawPats, r.fp.pat)
+			e.full.rules = append(e.full.rules, []int32{i})
+			fullPats = append(fullPats, r.fp.pat)
 		case !r.fp.ok || r.fp.buf == bufRaw:
 			e.httpA = append(e.httpA, i)
 		default:
@@ -133,12 +139,24 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 		}
 	}
 	e.raw.build(rawPats)
+	e.full.build(fullPats)
 	for k := range e.http {
 		e.http[k].build(httpPats[k])
 	}
 	n := (len(rs.Rules) + 63) / 64
 	e.pool.New = func() any { return &scratch{seen: make([]uint64, n)} }
 	return e
+}
+
+// contentPatterns returns the prefilter form of every positive content.
+func (c *chain) contentPatterns() [][]byte {
+	var out [][]byte
+	for i := range c.items {
+		if it := &c.items[i]; !it.isPCRE && !it.neg {
+			out = append(out, it.low[:min(len(it.low), maxPrefilterLen)])
+		}
+	}
+	return out
 }
 
 // build merges identical patterns and compiles the automaton.
@@ -157,7 +175,9 @@ func (p *prefilter) build(pats [][]byte) {
 			uniq = append(uniq, pat)
 			rules = append(rules, nil)
 		}
-		rules[id] = append(rules[id], p.rules[i]...)
+		if r := p.rules[i][0]; !slices.Contains(rules[id], r) {
+			rules[id] = append(rules[id], r)
+		}
 	}
 	p.rules = rules
 	p.ac = newAhoCorasick(uniq)

@@ -63,11 +63,21 @@ func newBytes(in *Input) []byte {
 func (e *Engine) packetPhase(c *evalCtx) {
 	sc := c.sc
 	sc.cand = sc.cand[:0]
-	payload := c.in.Payload
-	if sameTail(payload, c.in.Stream) {
-		payload = nil
+	in := c.in
+	payload, stream, tail := in.Payload, in.Stream, []byte(nil)
+	if n := min(max(in.NewData, 0), len(stream)); n > 0 {
+		// a content-only stream match has a positive content ending in the
+		// new data, so scanning the new data (and a pattern's length before)
+		// finds a candidate for every rule that can match
+		tail = stream[max(len(stream)-n-maxPrefilterLen+1, 0):]
+		if n >= len(payload) && sameTail(payload, stream) {
+			payload = nil
+		}
 	}
-	sc.collect(&e.raw, payload, c.in.Stream)
+	sc.collect(&e.raw, payload, tail)
+	if e.full.ac != nil || len(e.full.always) > 0 {
+		sc.collect(&e.full, payload, stream)
+	}
 	e.run(c, sc.ordered())
 }
 
