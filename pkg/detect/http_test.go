@@ -246,3 +246,20 @@ func TestBodyInspectionBounded(t *testing.T) {
 		t.Errorf("full segment: events %+v, want one body event covering 1400 bytes", evs)
 	}
 }
+
+func TestHTTPRequestBodyAndStatus(t *testing.T) {
+	e := newTestEngine(t,
+		`alert http any any -> any any (http.request_body; content:"user=admin"; sid:1;)`,
+		`alert http any any -> any any (flow:to_server; file_data; content:"admin"; sid:2;)`,
+		`alert http any any -> any any (http.stat_code; content:"401"; sid:3;)`,
+		`alert http any any -> any any (http.method; content:"POST"; `+
+			`http.stat_code; content:"200"; sid:4;)`,
+		`alert http any any -> any any (content:"401"; http_stat_code; `+
+			`content:"realm"; http_header; sid:5;)`)
+	got := conv(e, ">POST /login HTTP/1.1\r\nHost: a\r\nContent-Length: 21\r\n\r\nuser=admin",
+		">&pass=secret", "<HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=x\r\n"+
+			"Content-Length: 0\r\n\r\n")
+	if want := []uint32{1, 2, 3, 5}; !slices.Equal(got, want) {
+		t.Errorf("alerts %v, want %v", got, want)
+	}
+}

@@ -477,3 +477,42 @@ func TestThresholdConfigErrors(t *testing.T) {
 		t.Errorf("skipped %v, want %q", skipped, want)
 	}
 }
+
+func TestFlowbitsToggleAndNoalert(t *testing.T) {
+	e := newTestEngine(t,
+		`alert tcp any any -> any any (content:"t"; flowbits:toggle,x; flowbits:noalert; sid:1;)`,
+		`alert tcp any any -> any any (content:"q"; flowbits:isset,x; sid:2;)`,
+		`alert tcp any any -> any any (content:"q"; flowbits:isnotset,x; sid:3;)`)
+	fs := NewFlowState()
+	var got []uint32
+	for _, p := range []string{"q", "t", "q", "t", "q", "tq"} {
+		got = append(got, sids(e, pkt(fs, true, p))...)
+	}
+	// the toggle runs before the readers within one packet ("tq")
+	if want := []uint32{3, 2, 3, 2}; !slices.Equal(got, want) {
+		t.Errorf("alerts %v, want %v", got, want)
+	}
+	if other := sids(e, pkt(NewFlowState(), true, "q")); !slices.Equal(other, []uint32{3}) {
+		t.Errorf("flowbits leaked between flows: %v", other)
+	}
+}
+
+func TestFastPatternChoice(t *testing.T) {
+	tests := []struct {
+		opts string
+		want string
+	}{
+		{`content:"ab"; content:"LONGEST"; content:"mid";`, "longest"},
+		{`content:"ab"; fast_pattern; content:"LONGEST";`, "ab"},
+		{`content:"abcdefgh"; fast_pattern:2,3;`, "cde"},
+		{`content:!"negated"; content:"x";`, "x"},
+		{`content:!"negated";`, ""},
+		{`pcre:"/abc/";`, ""},
+	}
+	for _, tt := range tests {
+		r := mustRule(t, `alert tcp any any -> any any (`+tt.opts+` sid:1;)`)
+		if got := string(r.fp.pat); got != tt.want || r.fp.ok != (tt.want != "") {
+			t.Errorf("%s: fast pattern %q (ok %v), want %q", tt.opts, got, r.fp.ok, tt.want)
+		}
+	}
+}
