@@ -20,6 +20,8 @@ type Options struct {
 
 // Input is one TCP packet as seen by detection.
 type Input struct {
+	// Flow is the flow's detection state; nil gives a fresh state for
+	// this packet only (no flowbits, HTTP or by_flow memory).
 	Flow        *FlowState
 	Src, Dst    netip.AddrPort // of this packet
 	ToServer    bool           // direction relative to the flow initiator
@@ -35,7 +37,9 @@ type Input struct {
 	// outside the stream: a retransmission, data on a SYN the stream did not
 	// take), stream rules inspect Payload instead, as Suricata does.
 	NewData int
-	Time    time.Time
+	// Time is the packet's capture time, used for thresholds and alerts;
+	// zero means Options.Now.
+	Time time.Time
 }
 
 // Alert is one rule match that should be reported.
@@ -108,6 +112,9 @@ type scratch struct {
 	alerts []Alert
 	flow   FlowState
 }
+
+// RuleSet returns the rules the engine matches.
+func (e *Engine) RuleSet() *RuleSet { return e.rs }
 
 // NewEngine builds the prefilters for rs.
 func NewEngine(rs *RuleSet, opt Options) *Engine {
