@@ -516,3 +516,40 @@ func TestFastPatternChoice(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentFlows runs one engine from several goroutines, each with
+// its own flow; run with -race to check the shared parts.
+func TestConcurrentFlows(t *testing.T) {
+	e := newTestEngine(t,
+		`alert tcp any any -> any any (content:"EVIL"; flowbits:set,seen; sid:1;)`,
+		`alert tcp any any -> any any (content:"x"; flowbits:isset,seen; `+
+			`detection_filter:track by_dst, count 1, seconds 60; sid:2;)`,
+		`alert http any any -> any any (http.uri; content:"/a"; sid:3;)`)
+	done := make(chan []uint32)
+	for range 4 {
+		go func() {
+			fs := NewFlowState()
+			var got []uint32
+			for _, p := range []string{"GET /a HTTP/1.1\r\n\r\n", "EVIL", "x", "x"} {
+				got = append(got, sids(e, pkt(fs, true, p))...)
+			}
+			done <- got
+		}()
+	}
+	sid2 := 0
+	for range 4 {
+		got := <-done
+		if len(got) < 2 || got[0] != 3 || got[1] != 1 {
+			t.Errorf("flow alerts %v, want [3 1 ...]", got)
+		}
+		for _, s := range got {
+			if s == 2 {
+				sid2++
+			}
+		}
+	}
+	// by_dst is shared by all four flows (same server): 8 matches, first one held back
+	if sid2 != 7 {
+		t.Errorf("sid 2 alerted %d times across flows, want 7", sid2)
+	}
+}
