@@ -64,7 +64,8 @@ func checkItem(it *item) *RuleError {
 		return syntaxErr(kw, "content mixes relative (distance/within) "+
 			"and absolute (offset/depth) modifiers")
 	case it.hasDepth && it.depth < n:
-		return syntaxErr("depth", "depth %d is shorter than content length %d", it.depth, n)
+		return syntaxErr("depth", "depth %d is shorter than content length %d",
+			it.depth, n)
 	case it.hasWithin && it.within < n:
 		return syntaxErr("within", "within %d is shorter than content length %d",
 			it.within, n)

@@ -11,7 +11,8 @@ func FuzzParseRule(f *testing.F) {
 		`drop http $HOME_NET any -> [1.2.3.4,!5.6.7.8] ![80:90] (http.uri; content:!"x"; ` +
 			`endswith; pcre:"/a+b/iR"; flowbits:isset,a|b; sid:2;)`,
 		`alert tcp any any -> any any (content:"a"; content:"b"; distance:-3; within:5; ` +
-			`threshold:type both, track by_dst, count 2, seconds 5; dsize:1<>9; flags:S+,C; sid:3;)`,
+			`threshold:type both, track by_dst, count 2, seconds 5; dsize:1<>9; ` +
+			`flags:S+,C; sid:3;)`,
 		`alert tcp any any -> any any (pcre:"/(?=x)/"; sid:4;)`,
 	} {
 		f.Add(s)

@@ -139,7 +139,8 @@ const eicar = `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H
 // alert sid 1 and 2 exactly once, however the body is framed.
 func TestFileData(t *testing.T) {
 	e := newTestEngine(t,
-		`alert http any any -> any any (file_data; content:"EICAR-STANDARD-ANTIVIRUS-TEST-FILE"; sid:1;)`,
+		`alert http any any -> any any (file_data; `+
+			`content:"EICAR-STANDARD-ANTIVIRUS-TEST-FILE"; sid:1;)`,
 		`alert http any any -> any any (file_data; content:"X5O!P%@AP[4"; sid:2;)`)
 	req := ">GET /eicar.txt HTTP/1.1\r\nHost: evader.example.com\r\n\r\n"
 	half := len(eicar) / 2

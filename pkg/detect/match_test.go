@@ -264,7 +264,8 @@ func TestDetectFlowbits(t *testing.T) {
 		`alert ip any any -> any any (flowbits:noalert; content:"GET "; sid:10;)`,
 		`alert ip any any -> any any (flowbits:isset,fbt; content:"GET "; sid:11;)`,
 		`alert ip any any -> any any (flowbits:isset,fb1; flowbits:isset,fb2; sid:12;)`)
-	got := sids(e, pkt(NewFlowState(), true, "GET /one/ HTTP/1.1\r\nHost: one.example.org\r\n\r\n"))
+	in := pkt(NewFlowState(), true, "GET /one/ HTTP/1.1\r\nHost: one.example.org\r\n\r\n")
+	got := sids(e, in)
 	slices.Sort(got)
 	if want := []uint32{1, 2, 5, 7, 9, 12}; !slices.Equal(got, want) {
 		t.Errorf("alerts %v, want %v", got, want)
@@ -276,8 +277,9 @@ func TestBug1045Flowbits(t *testing.T) {
 	e := newTestEngine(t,
 		`alert tcp any any -> any 25 (flow:to_server,established; content:"EHLO "; `+
 			`flowbits:set,smtp.helo.found; sid:1;)`,
-		`alert tcp any any -> any 25 (flow:to_server,established; flowbits:isset,smtp.helo.found; `+
-			`content:"DATA"; flowbits:unset,smtp.helo.found; flowbits:set,smtp.data.found; sid:2;)`,
+		`alert tcp any any -> any 25 (flow:to_server,established; `+
+			`flowbits:isset,smtp.helo.found; content:"DATA"; `+
+			`flowbits:unset,smtp.helo.found; flowbits:set,smtp.data.found; sid:2;)`,
 		`alert tcp any any -> any 25 (flow:to_server,established; `+
 			`flowbits:isset,smtp.data.found; content:"Subject|3A| test email"; sid:3;)`)
 	fs := NewFlowState()

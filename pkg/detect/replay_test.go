@@ -362,7 +362,8 @@ func TestCorpusPcaps(t *testing.T) {
 		{"zeek-ftp-bruteforce.pcap", `alert tcp any 21 -> any any (flow:to_client,established; ` +
 			`content:"530 "; startswith; sid:1;)`, 30}, // 30 replies (tcpdump agrees)
 		{"zeek-ftp-bruteforce.pcap", `alert tcp any 21 -> any any (flow:to_client,established; ` +
-			`content:"530 "; threshold:type threshold, track by_dst, count 5, seconds 60; sid:1;)`, 6},
+			`content:"530 "; threshold:type threshold, track by_dst, count 5, ` +
+			`seconds 60; sid:1;)`, 6},
 		{"zeek-ssh-sshguess.pcap", `alert tcp any any -> any 22 (flags:S; ` +
 			`detection_filter:track by_src, count 10, seconds 120; sid:1;)`, 1},
 	}

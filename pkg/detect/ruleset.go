@@ -104,7 +104,8 @@ func dedupe(rules []*Rule, skipped []Skipped) ([]*Rule, []Skipped) {
 	for _, r := range rules {
 		k := [2]uint32{r.GID, r.SID}
 		if first, dup := seen[k]; dup {
-			reason := fmt.Sprintf("duplicate sid (first at %s:%d)", first.File, first.Line)
+			reason := fmt.Sprintf("duplicate sid (first at %s:%d)",
+				first.File, first.Line)
 			skipped = append(skipped, Skipped{File: r.File, Line: r.Line, SID: r.SID,
 				Keyword: "sid", Err: ErrSyntax, Reason: reason})
 			continue
