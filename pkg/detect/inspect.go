@@ -146,7 +146,9 @@ func eligible(r *Rule, k evKind) bool {
 // match runs every test of r, cheapest first.
 func (e *Engine) match(r *Rule, c *evalCtx) bool {
 	in := c.in
-	if r.Proto == ProtoHTTP && !c.fs.http.seen || !r.addrMatch(in) {
+	isHTTP := c.fs.http.seen
+	if (r.Proto == ProtoHTTP || r.appProto > 0) && !isHTTP || r.appProto < 0 && isHTTP ||
+		!r.addrMatch(in) {
 		return false
 	}
 	f := &r.flow

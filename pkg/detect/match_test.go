@@ -555,3 +555,21 @@ func TestConcurrentFlows(t *testing.T) {
 		t.Errorf("sid 2 alerted %d times across flows, want 7", sid2)
 	}
 }
+
+func TestAppLayerProtocolAndNoalert(t *testing.T) {
+	e := newTestEngine(t,
+		`alert tcp any any -> any any (app-layer-protocol:http; content:"x"; sid:1;)`,
+		`alert tcp any any -> any any (app-layer-protocol:!http; content:"x"; sid:2;)`,
+		`alert tcp any any -> any any (content:"x"; noalert; sid:3;)`)
+	if got := sids(e, pkt(NewFlowState(), true, "x")); !slices.Equal(got, []uint32{2}) {
+		t.Errorf("non-HTTP flow: %v, want [2]", got)
+	}
+	got := sids(e, pkt(NewFlowState(), true, "GET /x HTTP/1.1\r\n\r\n"))
+	if !slices.Equal(got, []uint32{1}) {
+		t.Errorf("HTTP flow: %v, want [1]", got)
+	}
+	_, err := ParseRule(`alert tcp any any -> any any (app-layer-protocol:tls; sid:4;)`)
+	if err == nil || err.Error() != `sid 4: app-layer-protocol: unsupported protocol "tls"` {
+		t.Errorf("tls: err = %v", err)
+	}
+}

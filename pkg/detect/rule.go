@@ -133,6 +133,7 @@ type Rule struct {
 	bits      []flowbitOp
 	bitsClass int
 	noalert   bool
+	appProto  int // app-layer-protocol: 1 http, -1 not http, 0 any
 	threshold *limiter
 	filter    *limiter
 	suppress  []*suppression

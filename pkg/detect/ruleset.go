@@ -59,7 +59,7 @@ func newRuleSet(rules []*Rule) *RuleSet {
 				op.ids = append(op.ids, id)
 			}
 		}
-		if r.Proto == ProtoHTTP || r.bufMask&^1 != 0 {
+		if r.Proto == ProtoHTTP || r.appProto != 0 || r.bufMask&^1 != 0 {
 			rs.needHTTP = true
 		}
 	}
