@@ -48,7 +48,9 @@ type Alert struct {
 	Time     time.Time
 	Src, Dst netip.AddrPort
 	ToServer bool
-	// HTTP is true when the rule matched an HTTP transaction.
+	// HTTP is true when the alert belongs to an HTTP transaction: the rule
+	// matched one, or the packet completed a request or response header
+	// block (as Suricata attaches the transaction to such alerts).
 	HTTP bool
 }
 

@@ -183,6 +183,16 @@ func TestBug7199(t *testing.T) {
 	if want := []uint32{1, 3, 1}; !slices.Equal(got, want) {
 		t.Errorf("alerts %v, want %v", got, want)
 	}
+	var withTx []uint32 // alerts tied to the transaction: both on the GET packet
+	e.Inspect(pkt(NewFlowState(), true, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+		func(a Alert) {
+			if a.HTTP {
+				withTx = append(withTx, a.Rule.SID)
+			}
+		})
+	if !slices.Equal(withTx, []uint32{1, 3}) {
+		t.Errorf("alerts with HTTP transaction: %v, want [1 3]", withTx)
+	}
 	pass := conv(e, ">GET /api/v2/x HTTP/1.1\r\nHost: foo.bar.com\r\n\r\n")
 	if len(pass) != 0 {
 		t.Errorf("pass rule did not silence the packet: %v", pass)

@@ -10,6 +10,9 @@ type evalCtx struct {
 	ev   *httpEvent // nil for the packet phase
 	sc   *scratch
 	pass bool
+	// txPacket: this packet completed an HTTP request or response header
+	// block, so its alerts belong to that transaction for logging
+	txPacket bool
 }
 
 // Inspect matches one packet and calls emit for each alert, in rule
@@ -27,6 +30,9 @@ func (e *Engine) Inspect(in *Input, emit func(Alert)) {
 	if e.rs.needHTTP {
 		sc.evs = c.fs.http.feed(in.ToServer, newBytes(in), in.Flags&(FlagFIN|FlagRST) != 0,
 			sc.evs)
+	}
+	for _, ev := range sc.evs {
+		c.txPacket = c.txPacket || ev.kind == evReq || ev.kind == evResp
 	}
 	e.packetPhase(&c)
 	for i := 0; i < len(sc.evs) && !c.pass; i++ {
@@ -301,6 +307,6 @@ func (e *Engine) fire(r *Rule, c *evalCtx) bool {
 	}
 	in := c.in
 	c.sc.alerts = append(c.sc.alerts, Alert{Rule: r, Time: c.now, Src: in.Src, Dst: in.Dst,
-		ToServer: in.ToServer, HTTP: c.ev != nil})
+		ToServer: in.ToServer, HTTP: c.ev != nil || c.txPacket})
 	return false
 }
