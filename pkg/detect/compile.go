@@ -47,7 +47,7 @@ func (b *builder) finish() *RuleError {
 }
 
 func checkItem(it *item) *RuleError {
-	if it.isPCRE {
+	if it.isPCRE || it.test != 0 {
 		return nil
 	}
 	kw := "content"
@@ -101,10 +101,11 @@ func markBacktrack(c *chain) {
 	seenPos := false
 	for i := range c.items {
 		it := &c.items[i]
-		if it.relative && !seenPos || !it.relative && (it.hasOffset || it.hasDepth) {
+		if it.relative && !seenPos ||
+			!it.relative && (it.hasOffset || it.hasDepth || it.test != 0) {
 			c.anchored = true
 		}
-		if !it.neg {
+		if !it.neg && it.test == 0 {
 			seenPos, c.hasPos = true, true
 			c.posPCRE = c.posPCRE || it.isPCRE
 		}
@@ -113,7 +114,7 @@ func markBacktrack(c *chain) {
 				it.backtrack = !it.neg
 				break
 			}
-			if !c.items[j].neg {
+			if !c.items[j].neg && c.items[j].test != 's' {
 				break
 			}
 		}
@@ -145,7 +146,7 @@ func pickFastPattern(r *Rule) fastPattern {
 	for _, c := range r.chains {
 		for i := range c.items {
 			it := &c.items[i]
-			if it.isPCRE || it.neg {
+			if it.isPCRE || it.neg || it.test != 0 {
 				continue
 			}
 			if it.fastPattern {

@@ -59,6 +59,8 @@ type item struct {
 	nocase      bool
 	neg         bool
 	isPCRE      bool
+	test        byte       // 0 for content/pcre; 'i' isdataat; 's' buffer size
+	size        *rangeCond // for test 's'
 	re          *regexp.Regexp
 	offset      int
 	depth       int

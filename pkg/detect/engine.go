@@ -161,7 +161,7 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 func (c *chain) contentPatterns() [][]byte {
 	var out [][]byte
 	for i := range c.items {
-		if it := &c.items[i]; !it.isPCRE && !it.neg {
+		if it := &c.items[i]; !it.isPCRE && !it.neg && it.test == 0 {
 			out = append(out, it.low[:min(len(it.low), maxPrefilterLen)])
 		}
 	}

@@ -14,6 +14,8 @@ func FuzzParseRule(f *testing.F) {
 			`threshold:type both, track by_dst, count 2, seconds 5; dsize:1<>9; ` +
 			`flags:S+,C; sid:3;)`,
 		`alert tcp any any -> any any (pcre:"/(?=x)/"; sid:4;)`,
+		`alert tcp any any -> any any (content:"a"; isdataat:!2,relative; http.uri; ` +
+			`bsize:<9; urilen:1<>5,raw; sid:5;)`,
 	} {
 		f.Add(s)
 	}

@@ -61,6 +61,8 @@ func (c *rangeCond) match(n int) bool {
 		return n > c.lo && n < c.hi
 	case '!':
 		return n != c.lo && n > 0 // like Suricata, "not N" needs a payload
+	case 'n':
+		return n != c.lo
 	}
 	return n == c.lo
 }

@@ -573,3 +573,32 @@ func TestAppLayerProtocolAndNoalert(t *testing.T) {
 		t.Errorf("tls: err = %v", err)
 	}
 }
+
+func TestIsdataatBsizeUrilen(t *testing.T) {
+	tests := []struct {
+		opts    string
+		payload string
+		want    bool
+	}{
+		{`content:"ab"; isdataat:2,relative;`, "abxy", false},
+		{`content:"ab"; isdataat:1,relative;`, "abxy", true},
+		{`content:"ab"; isdataat:!1,relative;`, "abx", true},
+		{`content:"ab"; isdataat:!1,relative;`, "abxy", false},
+		{`isdataat:3; content:"a";`, "abcd", true},
+		{`isdataat:4; content:"a";`, "abcd", false},
+		// the relative check backtracks to the later "ab"
+		{`content:"ab"; isdataat:!1,relative;`, "abxx ab", true},
+		{`http.uri; bsize:7;`, "GET /a.html HTTP/1.1\r\n\r\n", true},
+		{`http.uri; content:"/a"; bsize:<7;`, "GET /a.html HTTP/1.1\r\n\r\n", false},
+		{`urilen:5<>10;`, "GET /a.html HTTP/1.1\r\n\r\n", true},
+		{`urilen:>7;`, "GET /a.html HTTP/1.1\r\n\r\n", false},
+		{`urilen:9,raw;`, "GET /a%2ehtml HTTP/1.1\r\n\r\n", true},
+	}
+	for _, tt := range tests {
+		e := newTestEngine(t, `alert tcp any any -> any any (`+tt.opts+` sid:1;)`)
+		got := len(sids(e, pkt(NewFlowState(), true, tt.payload))) == 1
+		if got != tt.want {
+			t.Errorf("(%s) on %q: match = %v, want %v", tt.opts, tt.payload, got, tt.want)
+		}
+	}
+}

@@ -49,6 +49,9 @@ func init() {
 		"threshold":          (*builder).optThreshold,
 		"detection_filter":   (*builder).optDetectionFilter,
 		"noalert":            (*builder).optNoalert,
+		"isdataat":           (*builder).optIsdataat,
+		"bsize":              (*builder).optBsize,
+		"urilen":             (*builder).optUrilen,
 		"app-layer-protocol": (*builder).optAppProto,
 	}
 	for name, k := range stickyBuffers {
@@ -167,7 +170,7 @@ func (b *builder) addItem(it *item) {
 	it.buf = b.sticky
 	b.items = append(b.items, it)
 	b.lastAny = it
-	if !it.isPCRE {
+	if !it.isPCRE && it.test == 0 {
 		b.last = it
 	}
 }
