@@ -274,3 +274,37 @@ func TestHTTPRequestBodyAndStatus(t *testing.T) {
 		t.Errorf("alerts %v, want %v", got, want)
 	}
 }
+
+func TestHTTPHeaderBuffers(t *testing.T) {
+	req := ">POST /f HTTP/1.1\r\nHost: a\r\nReferer: http://r.example/\r\nAccept: */*\r\n" +
+		"Accept-Encoding: gzip\r\nAccept-Language: en\r\nContent-Type: text/plain\r\n" +
+		"Content-Length: 2\r\nConnection: keep-alive\r\n\r\nhi"
+	resp := "<HTTP/1.1 302 Found\r\nServer: nginx\r\nLocation: /next\r\n" +
+		"Content-Type: text/html\r\nContent-Length: 0\r\n\r\n"
+	tests := []struct {
+		opts string
+		want bool
+	}{
+		{`http.referer; content:"r.example";`, true},
+		{`http.accept; content:"*/*"; bsize:3;`, true},
+		{`http.accept_enc; content:"gzip";`, true},
+		{`http.accept_lang; content:"en";`, true},
+		{`http.content_type; content:"text/plain";`, true},
+		{`http.content_type; content:"text/html";`, true},
+		{`flow:to_server; http.content_type; content:"text/html";`, false},
+		{`http.content_len; content:"2"; bsize:1;`, true},
+		{`http.connection; content:"keep-alive";`, true},
+		{`http.server; content:"nginx";`, true},
+		{`http.location; content:"/next"; startswith;`, true},
+		{`http.protocol; content:"HTTP/1.1";`, true},
+		{`http.request_line; content:"POST /f HTTP/1.1"; bsize:16;`, true},
+		{`http.response_line; content:"302 Found"; endswith;`, true},
+		{`http.server; content:"apache";`, false},
+	}
+	for _, tt := range tests {
+		e := newTestEngine(t, `alert http any any -> any any (`+tt.opts+` sid:1;)`)
+		if got := len(conv(e, req, resp)) == 1; got != tt.want {
+			t.Errorf("%s: match = %v, want %v", tt.opts, got, tt.want)
+		}
+	}
+}

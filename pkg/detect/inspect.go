@@ -132,17 +132,19 @@ func (tx *httpTx) fired(i int32) bool {
 
 // Buffer groups deciding on which HTTP events a rule is evaluated.
 const (
-	maskBody    = 1<<bufClientBody | 1<<bufFileData
-	maskRespHdr = 1<<bufHeader | 1<<bufRawHeader | 1<<bufStatCode
+	maskBody     = 1<<bufClientBody | 1<<bufFileData
+	maskRespOnly = 1<<bufStatCode | 1<<bufResponseLine | 1<<bufServer | 1<<bufLocation
+	maskRespHdr  = maskRespOnly | 1<<bufHeader | 1<<bufRawHeader | 1<<bufContentType |
+		1<<bufContentLen | 1<<bufConnection
 )
 
 func eligible(r *Rule, k evKind) bool {
 	m := r.bufMask
 	switch k {
 	case evReq:
-		return m&(maskBody|1<<bufStatCode) == 0
+		return m&(maskBody|maskRespOnly) == 0
 	case evReqBody:
-		return m&maskBody != 0 && m&(1<<bufStatCode) == 0
+		return m&maskBody != 0 && m&maskRespOnly == 0
 	case evResp:
 		return m&maskRespHdr != 0 && m&maskBody == 0
 	}
@@ -234,9 +236,25 @@ func (c *evalCtx) httpBuf(k bufKind) ([]byte, bool) {
 		return tx.reqHeader, len(tx.method) > 0
 	case bufStatCode:
 		return tx.statCode, resp
+	case bufResponseLine:
+		return tx.respLine, resp
+	case bufRequestLine:
+		return tx.reqLine, len(tx.method) > 0
+	case bufProtocol:
+		return tx.protocol, len(tx.protocol) > 0
 	case bufClientBody:
 		b := tx.reqBody[:tx.inspected[0]]
 		return b, !resp && len(b) > 0
+	case bufReferer, bufAccept, bufAcceptEnc, bufAcceptLang:
+		b := tx.slots[0][k-bufReferer]
+		return b, len(b) > 0
+	case bufContentType, bufContentLen, bufConnection, bufServer, bufLocation:
+		dir := 0
+		if resp {
+			dir = 1
+		}
+		b := tx.slots[dir][k-bufReferer]
+		return b, len(b) > 0
 	case bufFileData:
 		if resp {
 			b := tx.responseBody()
