@@ -211,9 +211,44 @@ func (c *evalCtx) buffer(r *Rule, ch *chain) ([]byte, int, bool) {
 	return in.Stream, minEnd, true
 }
 
+// httpBuf returns buffer k of the current transaction event and whether
+// the transaction has it.
 func (c *evalCtx) httpBuf(k bufKind) ([]byte, bool) {
 	tx := c.ev.tx
 	resp := c.ev.kind >= evResp
+	switch k {
+	case bufHeader, bufRawHeader:
+		if resp {
+			return tx.respHeader, true
+		}
+		return tx.reqHeader, len(tx.method) > 0
+	case bufStatCode:
+		return tx.statCode, resp
+	case bufResponseLine:
+		return tx.respLine, resp
+	case bufClientBody:
+		b := tx.reqBody[:tx.inspected[0]]
+		return b, !resp && len(b) > 0
+	case bufContentType, bufContentLen, bufConnection, bufServer, bufLocation:
+		dir := 0
+		if resp {
+			dir = 1
+		}
+		b := tx.slots[dir][k-bufReferer]
+		return b, len(b) > 0
+	case bufFileData:
+		if resp {
+			b := tx.responseBody()
+			return b, len(b) > 0
+		}
+		b := tx.reqBody[:tx.inspected[0]]
+		return b, len(b) > 0
+	}
+	return tx.requestBuf(k)
+}
+
+// requestBuf returns the buffers that come from the request alone.
+func (tx *httpTx) requestBuf(k bufKind) ([]byte, bool) {
 	switch k {
 	case bufURI:
 		return tx.uri, len(tx.method) > 0
@@ -229,38 +264,12 @@ func (c *evalCtx) httpBuf(k bufKind) ([]byte, bool) {
 		return tx.ua, len(tx.ua) > 0
 	case bufCookie:
 		return tx.cookie, len(tx.cookie) > 0
-	case bufHeader, bufRawHeader:
-		if resp {
-			return tx.respHeader, true
-		}
-		return tx.reqHeader, len(tx.method) > 0
-	case bufStatCode:
-		return tx.statCode, resp
-	case bufResponseLine:
-		return tx.respLine, resp
 	case bufRequestLine:
 		return tx.reqLine, len(tx.method) > 0
 	case bufProtocol:
 		return tx.protocol, len(tx.protocol) > 0
-	case bufClientBody:
-		b := tx.reqBody[:tx.inspected[0]]
-		return b, !resp && len(b) > 0
 	case bufReferer, bufAccept, bufAcceptEnc, bufAcceptLang:
 		b := tx.slots[0][k-bufReferer]
-		return b, len(b) > 0
-	case bufContentType, bufContentLen, bufConnection, bufServer, bufLocation:
-		dir := 0
-		if resp {
-			dir = 1
-		}
-		b := tx.slots[dir][k-bufReferer]
-		return b, len(b) > 0
-	case bufFileData:
-		if resp {
-			b := tx.responseBody()
-			return b, len(b) > 0
-		}
-		b := tx.reqBody[:tx.inspected[0]]
 		return b, len(b) > 0
 	}
 	return nil, false

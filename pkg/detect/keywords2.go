@@ -25,7 +25,8 @@ func (b *builder) optIsdataat(o option) *RuleError {
 			it.relative = true
 		case "rawbytes":
 		default:
-			return syntaxErr("isdataat", "isdataat: unknown option %q", strings.TrimSpace(p))
+			return syntaxErr("isdataat", "isdataat: unknown option %q",
+				strings.TrimSpace(p))
 		}
 	}
 	buf := b.sticky
