@@ -602,3 +602,23 @@ func TestIsdataatBsizeUrilen(t *testing.T) {
 		}
 	}
 }
+
+func TestEmptyRuleSetAndNilFlow(t *testing.T) {
+	rs, skipped, err := LoadReader("empty", strings.NewReader("# nothing\n\n"), nil)
+	if err != nil || len(skipped) != 0 || len(rs.Rules) != 0 {
+		t.Fatalf("empty file: %v %v %d rules", err, skipped, len(rs.Rules))
+	}
+	if got := sids(NewEngine(rs, Options{}), pkt(nil, true, "x")); len(got) != 0 {
+		t.Errorf("empty rule set alerted %v", got)
+	}
+	e := newTestEngine(t, `alert tcp any any -> any any (content:"x"; flowbits:set,a; sid:1;)`,
+		`alert tcp any any -> any any (flowbits:isset,a; content:"y"; sid:2;)`)
+	for range 2 { // nil Flow: no memory between packets
+		if got := sids(e, pkt(nil, true, "y")); len(got) != 0 {
+			t.Errorf("flowbit survived a nil-flow packet: %v", got)
+		}
+		if got := sids(e, pkt(nil, true, "x")); !slices.Equal(got, []uint32{1}) {
+			t.Errorf("nil flow: %v, want [1]", got)
+		}
+	}
+}
