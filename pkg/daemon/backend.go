@@ -91,7 +91,7 @@ func (d *Daemon) Signal(r api.SignalRequest) (api.SignalResponse, error) {
 // signal installs the specific block, then lets invariant extraction widen
 // repeated signals. Both steps go through the guard rails.
 func (d *Daemon) signal(sig blocktable.Signal) (api.SignalResponse, error) {
-	d.signals++
+	d.signals.Add(1)
 	var res api.SignalResponse
 	e, added, err := d.table.Add(blocktable.Request{Spec: sig.Spec,
 		Origin: blocktable.Detector, Signals: []blocktable.Signal{sig}})

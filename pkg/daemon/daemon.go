@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -59,7 +60,7 @@ type Daemon struct {
 	syncMu    sync.Mutex
 	syncedGen uint64
 	syncErrs  uint64
-	signals   uint64
+	signals   atomic.Uint64
 }
 
 // Run starts the daemon and blocks until ctx ends; then it detaches the
