@@ -159,7 +159,9 @@ func (d *Daemon) openTable() error {
 }
 
 func (d *Daemon) openKernel() error {
-	ko := kernel.Options{PinPath: d.o.PinPath}
+	ic := d.cfg.Inject
+	ko := kernel.Options{PinPath: d.o.PinPath, RateBurst: uint32(ic.FlowBurst),
+		RateIntervalNS: uint32(time.Duration(ic.FlowInterval).Nanoseconds())}
 	if d.o.PinPath == "" {
 		d.o.PinPath = kernel.DefaultPinPath
 		ko.PinPath = d.o.PinPath
@@ -190,7 +192,14 @@ func (d *Daemon) openInjector() error {
 	}
 	d.sender = s
 	d.warmNextHops()
-	d.tracker = inject.NewTracker(inject.TrackerConfig{Protected: prefixes(d.protect)},
+	ic := d.cfg.Inject
+	budget := ic.ExtraBudget
+	if budget == 0 {
+		budget = -1 // the tracker reads 0 as "default"; the config means none
+	}
+	d.tracker = inject.NewTracker(inject.TrackerConfig{Protected: prefixes(d.protect),
+		ExtraBudget: budget, QuietTime: time.Duration(ic.QuietTime),
+		Build: inject.BuildOptions{FixedTTL: uint8(ic.FixedTTL), DefaultTTL: uint8(ic.TTL)}},
 		s.Send, d.onResetEvent)
 	return nil
 }
