@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -102,5 +103,43 @@ func TestSignalWidensReferenceExample(t *testing.T) {
 	if _, err := d.Signal(api.SignalRequest{Spec: "0.0.0.0/0 0 0.0.0.0/0 0"}); !errors.Is(err,
 		api.ErrBadRequest) {
 		t.Errorf("all-wildcard signal: %v, want bad request", err)
+	}
+}
+
+func TestCommentsAndRefusedSignals(t *testing.T) {
+	d := newBackend(t)
+	for _, c := range []string{"line1\nline2", "red\x1b[31m", "rtl\u202eevil",
+		strings.Repeat("x", 257)} {
+		_, err := d.Add(api.AddRequest{Spec: "198.51.100.7 0 0.0.0.0/0 0", Comment: c})
+		if !errors.Is(err, api.ErrBadRequest) {
+			t.Errorf("comment %q accepted (%v)", c, err)
+		}
+	}
+	_, err := d.Signal(api.SignalRequest{Spec: "203.0.113.226 0 0.0.0.0/0 0"})
+	if !errors.Is(err, api.ErrBadRequest) || !strings.Contains(err.Error(), "management") {
+		t.Errorf("signal for the management net: %v, want a refusal naming it", err)
+	}
+	if _, err := d.Add(api.AddRequest{Spec: "198.51.100.9 0 0.0.0.0/0 0"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := d.Signal(api.SignalRequest{Spec: "198.51.100.9 0 0.0.0.0/0 0"})
+	if err != nil || len(res.Decisions) == 0 ||
+		!strings.HasPrefix(res.Decisions[0], "already blocked by entry") {
+		t.Errorf("signal of an admin spec: %+v, %v", res, err)
+	}
+	if _, err := d.Delete("7"); err == nil || err.Error() != "delete entry 7: no such entry" {
+		t.Errorf("Delete(7) = %v, want the table's message once", err)
+	}
+}
+
+func TestHumanDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		8759*time.Hour + 59*time.Minute + 54*time.Second: "364d23h",
+		99*time.Second + 600*time.Millisecond:            "1m40s",
+		-time.Second:                                     "0s",
+	} {
+		if got := humanDuration(d); got != want {
+			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
+		}
 	}
 }

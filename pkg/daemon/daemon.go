@@ -147,7 +147,7 @@ func (d *Daemon) openTable() error {
 	to.OnChange = func(uint64) { d.sync() }
 	t, err := blocktable.Open(to)
 	if err != nil {
-		return fmt.Errorf("open block table: %w", err)
+		return err
 	}
 	d.table = t
 	io, err := d.cfg.InvariantOptions()
