@@ -159,7 +159,7 @@ func (s *inspector) Inspect(ev *pipeline.Event) {
 	}
 	s.in = detect.Input{Flow: fs.det, Src: ev.Src, Dst: ev.Dst, ToServer: ev.ToServer,
 		Established: ev.Established, Flags: ev.Flags(), Payload: ev.Payload(),
-		Stream: ev.Stream, NewData: ev.NewData, Time: ev.Time}
+		Stream: ev.Stream, NewData: ev.NewData, StreamEnd: ev.StreamEnd, Time: ev.Time}
 	s.ev = ev
 	if s.emit == nil {
 		s.emit = s.collect
