@@ -3,7 +3,6 @@ package kernel
 import (
 	"encoding/json"
 	"errors"
-	"math/bits"
 	"net/netip"
 	"os/exec"
 	"path/filepath"
@@ -98,35 +97,6 @@ func checkMatch(t *testing.T, c *Classifier, step string, es []Entry, spec flows
 	case want != 0 && (len(reqs) != 1 || reqs[0].EntryID != want):
 		t.Errorf("%s: P gave requests %+v, want one for entry %d", step, reqs, want)
 	}
-}
-
-// addrBitsSet counts the bits set in the kernel's address filter.
-func addrBitsSet(t *testing.T, c *Classifier) int {
-	t.Helper()
-	n := 0
-	var v bpfSoftipsAddrBits
-	for i := range uint32(addrBuckets) {
-		if err := c.objs.AddrFilter.Lookup(i, &v); err != nil {
-			t.Fatalf("filter bucket %d: %v", i, err)
-		}
-		n += bits.OnesCount64(v.Src) + bits.OnesCount64(v.Dst)
-	}
-	return n
-}
-
-// fixedSides counts the fixed address sides of es; when no two of them share
-// a shape and a prefix, each sets one filter bit.
-func fixedSides(es []Entry) int {
-	n := 0
-	for _, e := range es {
-		if e.Spec.Src.Bits() != 0 {
-			n++
-		}
-		if e.Spec.Dst.Bits() != 0 {
-			n++
-		}
-	}
-	return n
 }
 
 // TestSetBlocksRejects: bad tables are refused whole, leaving the maps as
