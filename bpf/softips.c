@@ -432,18 +432,26 @@ static __always_inline void make_key(struct softips_block_key *k, struct softips
 	}
 }
 
-/* addr_bucket hashes a masked address; pkg/kernel computes the same. */
+/*
+ * addr_bucket hashes a masked address (one word for IPv4, whose other
+ * words are zero); pkg/kernel computes the same.
+ */
 static __always_inline __u32 addr_bucket(__u32 family, __u32 plen, const __u32 *a,
 					 const __u32 *mask)
 {
 	__u32 h = 0x2545f491 ^ (family << 8 | plen);
 	int w;
 
+	h ^= a[0] & mask[0];
+	h *= 0x9e3779b1;
+	h ^= h >> 15;
+	if (family == SOFTIPS_FAMILY_V6) {
 #pragma unroll
-	for (w = 0; w < 4; w++) {
-		h ^= a[w] & mask[w];
-		h *= 0x9e3779b1;
-		h ^= h >> 15;
+		for (w = 1; w < 4; w++) {
+			h ^= a[w] & mask[w];
+			h *= 0x9e3779b1;
+			h ^= h >> 15;
+		}
 	}
 	h *= 0x85ebca6b;
 	h ^= h >> 13;

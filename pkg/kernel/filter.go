@@ -18,10 +18,14 @@ const filterBits = 64
 type addrFilter map[uint32]bpfSoftipsAddrBits
 
 // addrBucket is the kernel's addr_bucket for an address already masked to
-// plen, in the kernel's 16-byte form.
+// plen, in the kernel's 16-byte form: IPv4 hashes its one word only.
 func addrBucket(family, plen uint8, a *[16]uint8) uint32 {
 	h := uint32(0x2545f491) ^ (uint32(family)<<8 | uint32(plen))
-	for i := 0; i < len(a); i += 4 {
+	n := 16
+	if family == 4 {
+		n = 4
+	}
+	for i := 0; i < n; i += 4 {
 		h ^= binary.NativeEndian.Uint32(a[i:])
 		h *= 0x9e3779b1
 		h ^= h >> 15
