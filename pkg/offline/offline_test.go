@@ -13,6 +13,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/softips/softips/internal/testenv"
 	"github.com/softips/softips/pkg/detect"
 )
 
@@ -114,4 +115,39 @@ func TestReplayReportsTable(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
 	}
+}
+
+// TestWidenedEntryResetsLaterSYNs replays a real FTP brute force: the
+// server's "530 Login incorrect" replies (a drop rule) signal
+// "server 21 client clientport"; the sixth widens to "server 21 client 0",
+// and from then on the client's new connections are reset at their SYN,
+// as the kernel would tag them, before any reply.
+func TestWidenedEntryResetsLaterSYNs(t *testing.T) {
+	path := filepath.Join(testenv.Corpus(t), "pcaps", "zeek-ftp-bruteforce.pcap")
+	res, err := Run(context.Background(), path, Options{Midstream: true, Rules: rules(t,
+		`drop tcp any 21 -> any any (msg:"ftp login failed"; content:"530 Login incorrect"; sid:9;)`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var derived bool
+	for _, e := range res.Table {
+		derived = derived || (e.Origin.String() == "derived" &&
+			e.Spec.String() == "192.168.56.101 21 192.168.56.1 0")
+	}
+	if !derived {
+		t.Fatalf("no derived entry 192.168.56.101 21 192.168.56.1 0 in %v", res.Table)
+	}
+	synResets := 0
+	for _, f := range res.Resets {
+		if strings.Contains(describe(f), "> 192.168.56.1:") && strings.Contains(describe(f),
+			"RST|ACK seq 0 ") {
+			synResets++
+		}
+	}
+	if synResets == 0 {
+		t.Errorf("no client SYN was answered with RST|ACK after the widening; %d RSTs",
+			len(res.Resets))
+	}
+	t.Logf("%d alerts, %d signals, %d RSTs, %d of them answering a SYN", len(res.Alerts),
+		len(res.Signals), len(res.Resets), synResets)
 }
