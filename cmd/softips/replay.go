@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 
 	"github.com/mattn/go-isatty"
@@ -33,6 +35,11 @@ func replayCmd() *cobra.Command {
 			}
 			for _, s := range skipped {
 				fmt.Fprintf(cmd.ErrOrStderr(), "rule skipped: %s\n", s.Error())
+			}
+			probe := netip.MustParseAddrPort("192.0.2.1:1") // any valid pair will do
+			if _, err := av.BlockSpec(avPolicy, probe, probe); errors.Is(err,
+				av.ErrUnknownPolicy) {
+				return fmt.Errorf("replay: --av-policy: %w", err)
 			}
 			o := offline.Options{Rules: rs, Midstream: midstream, Out: cmd.OutOrStdout(),
 				AVPolicy: avPolicy}

@@ -9,6 +9,7 @@ package offline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -83,12 +84,12 @@ func Run(ctx context.Context, path string, o Options) (Result, error) {
 	alerts, sum, err := replay.Run(ctx, path, engine, replay.Options{Pipeline: cfg, EVE: o.EVE,
 		OnAlert: s.onAlert, OnPacket: s.onPacket, Frames: o.Progress, AV: o.AV,
 		OnAVHit: s.onAVHit})
-	if err != nil {
+	if err != nil && alerts == nil && sum.Packets == 0 {
 		return Result{}, err
 	}
 	s.res.Alerts, s.res.Summary = alerts, sum
 	_, s.res.Table = s.table.Snapshot()
-	return s.res, s.err
+	return s.res, errors.Join(err, s.err)
 }
 
 func newSession(o Options) (*session, error) {
@@ -193,16 +194,19 @@ func (s *session) respond(spec flowspec.Spec, source string, at time.Time,
 // Replay runs path and writes the report, the EVE records and the RST pcap.
 func Replay(ctx context.Context, path string, o Options) error {
 	start := time.Now()
-	res, err := Run(ctx, path, o)
-	if err != nil {
-		return err
+	res, runErr := Run(ctx, path, o)
+	if runErr != nil && res.Summary.Packets == 0 {
+		return runErr
 	}
 	if o.RSTOut != nil {
 		if err := writePcap(o.RSTOut, res.Resets, start); err != nil {
 			return fmt.Errorf("write rst pcap: %w", err)
 		}
 	}
-	return report(o.Out, res, o.EVE != nil)
+	if err := report(o.Out, res, o.EVE != nil); err != nil {
+		return err
+	}
+	return runErr // reported after the partial results, and the exit is non-zero
 }
 
 func writePcap(w io.Writer, frames [][]byte, t time.Time) error {

@@ -151,3 +151,26 @@ func TestWidenedEntryResetsLaterSYNs(t *testing.T) {
 	t.Logf("%d alerts, %d signals, %d RSTs, %d of them answering a SYN", len(res.Alerts),
 		len(res.Signals), len(res.Resets), synResets)
 }
+
+// TestTruncatedCaptureKeepsResults: a capture cut inside a record still
+// reports everything before the cut, and fails with the packet number.
+func TestTruncatedCaptureKeepsResults(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(testenv.Corpus(t), "pcaps", "zeek-ssh-sshguess.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "cut.pcap")
+	if err := os.WriteFile(path, data[:len(data)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	err = Replay(context.Background(), path, Options{Out: &out, Midstream: true,
+		Rules: rules(t, `alert tcp any any -> any any (msg:"ssh"; content:"SSH-"; sid:5;)`)})
+	if err == nil || !strings.Contains(err.Error(), "packet 211: corrupt capture") {
+		t.Fatalf("err = %v, want the corrupt packet named", err)
+	}
+	if !strings.Contains(out.String(), "summary: 210 packets") ||
+		!strings.Contains(out.String(), "12 alerts") {
+		t.Errorf("report lacks the results before the cut:\n%s", out.String())
+	}
+}

@@ -39,9 +39,9 @@ func report(w io.Writer, r Result, alertsAsEVE bool) error {
 	}
 	s := r.Summary
 	_, err := fmt.Fprintf(w, "summary: %d packets (%d TCP), %d flows, %d alerts, %d signals, "+
-		"%d RSTs, %d dropped, %v elapsed, %.0f packets/s\n", s.Packets, s.TCP, s.Flows,
-		s.Alerts, len(r.Signals), len(r.Resets), s.Dropped, s.Elapsed.Round(1e6),
-		s.PacketsPerSec)
+		"%d RSTs, %d not inspected (non-TCP or malformed), %v elapsed, %.0f packets/s\n",
+		s.Packets, s.TCP, s.Flows, s.Alerts, len(r.Signals), len(r.Resets), s.Dropped,
+		s.Elapsed.Round(1e6), s.PacketsPerSec)
 	return err
 }
 

@@ -8,6 +8,7 @@ package replay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -93,8 +94,9 @@ func Run(ctx context.Context, path string, engine *detect.Engine, opt Options) (
 	if opt.Frames != nil {
 		src = &counting{FrameSource: r, report: opt.Frames}
 	}
-	if err := p.Run(ctx, src); err != nil {
-		return nil, Summary{}, fmt.Errorf("replay %q: %w", path, err)
+	runErr := p.Run(ctx, src)
+	if runErr != nil && !errors.Is(runErr, capture.ErrCorrupt) {
+		return nil, Summary{}, fmt.Errorf("replay %q: %w", path, runErr)
 	}
 	alerts := mergeAlerts(shards)
 	sum := summarize(p.Stats(), len(alerts), time.Since(start))
@@ -102,6 +104,10 @@ func Run(ctx context.Context, path string, engine *detect.Engine, opt Options) (
 		if err := writeEVE(opt.EVE, alerts); err != nil {
 			return alerts, sum, fmt.Errorf("replay %q: write eve: %w", path, err)
 		}
+	}
+	if runErr != nil { // a damaged file still reports what came before the damage
+		return alerts, sum, fmt.Errorf("replay %q: %w (results cover the packets before it)",
+			path, runErr)
 	}
 	return alerts, sum, nil
 }
