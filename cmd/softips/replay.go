@@ -36,7 +36,7 @@ func replayCmd() *cobra.Command {
 			for _, s := range skipped {
 				fmt.Fprintf(cmd.ErrOrStderr(), "rule skipped: %s\n", s.Error())
 			}
-			probe := netip.MustParseAddrPort("192.0.2.1:1") // any valid pair will do
+			probe := netip.MustParseAddrPort("198.51.100.1:1") // any valid pair will do
 			if _, err := av.BlockSpec(avPolicy, probe, probe); errors.Is(err,
 				av.ErrUnknownPolicy) {
 				return fmt.Errorf("replay: --av-policy: %w", err)
