@@ -14,6 +14,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/softips/softips/internal/testenv"
+	"github.com/softips/softips/pkg/av"
 	"github.com/softips/softips/pkg/detect"
 )
 
@@ -172,5 +173,46 @@ func TestTruncatedCaptureKeepsResults(t *testing.T) {
 	if !strings.Contains(out.String(), "summary: 210 packets") ||
 		!strings.Contains(out.String(), "12 alerts") {
 		t.Errorf("report lacks the results before the cut:\n%s", out.String())
+	}
+}
+
+// TestAntivirusReplay runs the EICAR downloads shaped to slip past network
+// scanners (chunked, gzip, deflate, close-delimited, odd framing) through
+// the whole replay with the antivirus: each is flagged, signalled as
+// client 0 server 80 and reset; a clean HTTP download is not.
+func TestAntivirusReplay(t *testing.T) {
+	corpus := testenv.Corpus(t)
+	db, skipped, err := av.LoadFiles(filepath.Join(testenv.RepoRoot(t), "pkg", "av", "testdata"))
+	if err != nil || len(skipped) > 0 {
+		t.Fatalf("load signatures: %v %v", err, skipped)
+	}
+	evaders, _ := filepath.Glob(filepath.Join(corpus, "suricata-verify", "http-evader__*",
+		"input.pcap"))
+	if len(evaders) != 6 {
+		t.Fatalf("%d http-evader captures, want 6", len(evaders))
+	}
+	for _, path := range evaders {
+		res, err := Run(context.Background(), path, Options{AV: db, Midstream: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(filepath.Dir(path))
+		if len(res.AVHits) == 0 || len(res.Signals) == 0 {
+			t.Errorf("%s: %d hits, %d signals; want the EICAR flagged and signalled", name,
+				len(res.AVHits), len(res.Signals))
+			continue
+		}
+		if s := res.Signals[0]; s.DstPort != 80 || s.SrcPort != 0 || s.Invariants() != 3 {
+			t.Errorf("%s: signal %s, want client 0 server 80", name, s)
+		}
+	}
+	clean := filepath.Join(corpus, "pcaps", "zeek-http-testmyids.pcap")
+	res, err := Run(context.Background(), clean, Options{AV: db, Midstream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.AVHits) != 0 || len(res.Signals) != 0 || len(res.Resets) != 0 {
+		t.Errorf("clean download: %d hits, %d signals, %d RSTs; want none", len(res.AVHits),
+			len(res.Signals), len(res.Resets))
 	}
 }
