@@ -62,7 +62,7 @@ func Parse(s string) (Spec, error) {
 	f := strings.Fields(s)
 	if len(f) != 4 {
 		return Spec{}, fmt.Errorf("parse spec %q: want 4 fields "+
-			"\"<srca/mask> <srcp> <dsta/mask> <dstp>\", got %d", s, len(f))
+			"\"<srca/mask> <srcp> <dsta/mask> <dstp>\", got %d", clip(s), len(f))
 	}
 	var sp Spec
 	var err error
@@ -79,9 +79,18 @@ func Parse(s string) (Spec, error) {
 		return Spec{}, &FieldError{4, fieldNames[3], f[3], err}
 	}
 	if err := sp.Validate(); err != nil {
-		return Spec{}, fmt.Errorf("parse spec %q: %w", s, err)
+		return Spec{}, fmt.Errorf("parse spec %q: %w", clip(s), err)
 	}
 	return sp, nil
+}
+
+// clip shortens text quoted back in an error, so a 10 KB argument does not
+// become a 10 KB log line.
+func clip(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	return s[:61] + "..."
 }
 
 // MustParse is Parse for constants in tests and tables; it panics on error.
@@ -121,6 +130,9 @@ func parsePrefix(t string) (netip.Prefix, error) {
 			return netip.Prefix{}, errors.New("zoned addresses are not allowed")
 		}
 		a = a.Unmap()
+		if err := unicast(a, a.BitLen()); err != nil {
+			return netip.Prefix{}, err
+		}
 		return netip.PrefixFrom(a, a.BitLen()), nil
 	}
 	p, err := netip.ParsePrefix(t)
@@ -134,7 +146,27 @@ func parsePrefix(t string) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("host bits set under /%d (did you mean %s?)",
 			p.Bits(), m)
 	}
+	if p.Bits() > 0 {
+		if err := unicast(p.Addr(), p.Bits()); err != nil {
+			return netip.Prefix{}, err
+		}
+	}
 	return p, nil
+}
+
+// unicast refuses addresses no TCP endpoint can have: multicast ranges,
+// and as a host the unspecified address and IPv4 broadcast.
+func unicast(a netip.Addr, bits int) error {
+	host := bits == a.BitLen()
+	switch {
+	case a.IsMulticast():
+		return errors.New("multicast address: TCP never uses it")
+	case host && a.IsUnspecified():
+		return errors.New("unspecified address as a host (a wildcard is 0.0.0.0/0 or ::/0)")
+	case host && a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return errors.New("broadcast address: TCP never uses it")
+	}
+	return nil
 }
 
 func parsePort(t string) (uint16, error) {

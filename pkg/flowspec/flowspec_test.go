@@ -3,6 +3,7 @@ package flowspec
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -49,6 +50,16 @@ func TestParseErrors(t *testing.T) {
 			`zoned addresses are not allowed`},
 		{"::ffff:198.51.100.0/120 0 ::/0 22", `field 1 (source address) ` +
 			`"::ffff:198.51.100.0/120": IPv4-mapped IPv6 prefixes are not allowed`},
+		{"224.0.0.1 0 0.0.0.0/0 22",
+			`field 1 (source address) "224.0.0.1": multicast address: TCP never uses it`},
+		{"ff02::/16 0 ::/0 22",
+			`field 1 (source address) "ff02::/16": multicast address: TCP never uses it`},
+		{"0.0.0.0 0 198.51.100.7 22", `field 1 (source address) "0.0.0.0": unspecified ` +
+			`address as a host (a wildcard is 0.0.0.0/0 or ::/0)`},
+		{"198.51.100.7 0 255.255.255.255 22", `field 3 (destination address) ` +
+			`"255.255.255.255": broadcast address: TCP never uses it`},
+		{strings.Repeat("x", 100) + " 1", `parse spec "` + strings.Repeat("x", 61) +
+			`...": want 4 fields "<srca/mask> <srcp> <dsta/mask> <dstp>", got 2`},
 		{"198.51.100.0/33 0 0.0.0.0/0 22",
 			`field 1 (source address) "198.51.100.0/33": not an address/mask prefix`},
 	}
