@@ -102,6 +102,8 @@ func TestBadRequests(t *testing.T) {
 		{"POST", "/v1/blocks", strings.Repeat(" ", maxBody+10), "request body too large"},
 		{"GET", "/v1/blocks/abc/explain", "", `entry id "abc" is not a number`},
 		{"GET", "/v1/blocks/99/explain", "", "no such entry"},
+		{"PUT", "/v1/blocks", "", "method PUT not allowed on /v1/blocks"},
+		{"GET", "/v2/nothing", "", "no endpoint /v2/nothing"},
 	}
 	for _, tc := range cases {
 		req, _ := http.NewRequest(tc.method, "http://softips"+tc.path, strings.NewReader(tc.body))

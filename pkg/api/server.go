@@ -76,6 +76,17 @@ func Handler(b Backend) http.Handler {
 		reply(w, http.StatusOK, b.Stats())
 	})
 	mux.Handle("GET /metrics", metricsHandler(b))
+	// Every other path or method answers in JSON too, like every error.
+	for _, p := range []string{"/v1/blocks", "/v1/blocks/{ref}", "/v1/blocks/{id}/explain",
+		"/v1/signals", "/v1/stats", "/metrics"} {
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			reply(w, http.StatusMethodNotAllowed, Error{Error: fmt.Sprintf(
+				"method %s not allowed on %s", r.Method, r.URL.Path)})
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusNotFound, Error{Error: fmt.Sprintf("no endpoint %s", r.URL.Path)})
+	})
 	return mux
 }
 

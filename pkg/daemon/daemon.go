@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/vishvananda/netlink"
 
 	"github.com/softips/softips/pkg/api"
 	"github.com/softips/softips/pkg/blocktable"
@@ -104,6 +106,12 @@ func (d *Daemon) open() error {
 		return fmt.Errorf("--monitor and --inject are both %q: RSTs must leave through "+
 			"a separate management interface", d.o.Monitor)
 	}
+	for flag, name := range map[string]string{"--monitor": d.o.Monitor,
+		"--inject": d.o.Inject} {
+		if _, err := netlink.LinkByName(name); err != nil {
+			return fmt.Errorf("%s %q: no such interface in this network namespace", flag, name)
+		}
+	}
 	if err := d.loadConfig(); err != nil {
 		return err
 	}
@@ -182,7 +190,14 @@ func (d *Daemon) openKernel() error {
 	if err := d.syncNow(); err != nil {
 		return err
 	}
-	return cls.Attach(d.o.Monitor)
+	if err := cls.Attach(d.o.Monitor); err != nil {
+		if errors.Is(err, syscall.EBUSY) || errors.Is(err, syscall.EEXIST) {
+			return fmt.Errorf("--monitor %q already has an XDP program (another softips?): %w",
+				d.o.Monitor, err)
+		}
+		return err
+	}
+	return nil
 }
 
 func (d *Daemon) openInjector() error {
