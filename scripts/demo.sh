@@ -102,13 +102,20 @@ main() {
 
 	say "softips block add \"$SPEC\""
 	softips block add "$SPEC" --comment demo
-	local rc=0
+	local rc=0 i
 	wait "$app" || rc=$?
 
+	say "waiting for the reset to be confirmed (the flow stays silent for 2 s)"
+	for ((i = 0; i < 25; i++)); do
+		grep -q 'reset confirmed' "$DAEMON_LOG" && break
+		sleep 0.2
+	done
 	say "daemon log lines for the flow"
 	grep -E '198\.51\.100\.7|203\.0\.113\.10' "$DAEMON_LOG" | tail -n 20 || true
 	say "softips block list"
 	softips block list
+	say "softips stats (resets)"
+	softips stats | grep -E '^(reset_|xdp_(packets|matched|inject_queued))' || true
 	if ((rc == 0)); then
 		say "both ends were reset"
 	else
