@@ -61,18 +61,28 @@ func (p *Pipeline) runInline(ctx context.Context, src FrameSource) error {
 	w := p.workers[0]
 	defer w.Close()
 	for n := 0; ; n++ {
-		if n%1024 == 0 && ctx.Err() != nil {
-			return fmt.Errorf("run pipeline: %w", ctx.Err())
-		}
-		f, err := src.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("run pipeline: %w", err)
+		f, done, err := next(ctx, src, n)
+		if done {
+			return err
 		}
 		w.HandleFrame(f.LinkType, f.Data, f.OrigLen, f.Time, f.Index)
 	}
+}
+
+// next reads the n-th frame of src; done is true at its end (err nil) or
+// on a read error or a cancelled ctx, which is checked every 1024 frames.
+func next(ctx context.Context, src FrameSource, n int) (f capture.Frame, done bool, err error) {
+	if n%1024 == 0 && ctx.Err() != nil {
+		return f, true, fmt.Errorf("run pipeline: %w", ctx.Err())
+	}
+	f, err = src.Next()
+	switch {
+	case errors.Is(err, io.EOF):
+		return f, true, nil
+	case err != nil:
+		return f, true, fmt.Errorf("run pipeline: %w", err)
+	}
+	return f, false, nil
 }
 
 // batch carries frames copied out of the reader's buffer to a worker.
@@ -127,15 +137,9 @@ func (p *Pipeline) dispatch(ctx context.Context, src FrameSource, queues []chan 
 		}
 	}()
 	for n := 1; ; n++ {
-		if n%1024 == 0 && ctx.Err() != nil {
-			return fmt.Errorf("run pipeline: %w", ctx.Err())
-		}
-		f, err := src.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("run pipeline: %w", err)
+		f, done, err := next(ctx, src, n)
+		if done {
+			return err
 		}
 		i := 0
 		if Decode(f.LinkType, f.Data, &pkt) == ReasonOK {
