@@ -60,6 +60,14 @@ func TestDetectDropResetsBothEnds(t *testing.T) {
 		t.Errorf("alert-only flow %v: RSTs on %s (to server, to client) = %v, want none",
 			watched, routerMgmt, n)
 	}
+	entries, err := d.CLI().Entries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := fmt.Sprintf("%v %d %v 80", watched.Addr(), watched.Port(), ServerAddr)
+	if e, ok := FindEntry(entries, spec); ok {
+		t.Errorf("alert-only flow got a block entry: %+v", e)
+	}
 }
 
 // detectDrop runs the dropped conversation and returns its client address.
