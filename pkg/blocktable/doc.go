@@ -29,7 +29,9 @@
 // lines file replaced atomically (temp file, fsync, rename, fsync of the
 // directory). Admin changes are on disk before the call returns and are
 // undone if the write fails; automatic changes are written by Flush,
-// which the daemon calls on its aging tick and at shutdown. Automatic
+// which the daemon calls on its aging tick and at shutdown, and which also
+// rewrites the file every SaveEvery while automatic entries exist, so the
+// lifetimes on disk are never more than that stale after a crash. Automatic
 // entries keep the idle lifetime they had left: downtime is not idle
 // time, and a wrong clock at boot changes nothing. Loading re-applies the
 // guard rails: an automatic entry they now refuse is dropped and counted,

@@ -73,8 +73,10 @@ type signalRecord struct {
 }
 
 // Flush writes the state file if automatic entries changed since the last
-// write. Admin changes are written at once; the daemon calls Flush on its
-// aging tick and at shutdown for the rest.
+// write, or if there are any and the last write is SaveEvery old: their
+// remaining lifetimes on disk must not go stale. Admin changes are written
+// at once; the daemon calls Flush on its aging tick and at shutdown for the
+// rest.
 func (t *Table) Flush() error {
 	if t.opts.StateDir == "" {
 		return nil
@@ -82,7 +84,7 @@ func (t *Table) Flush() error {
 	t.saveMu.Lock()
 	defer t.saveMu.Unlock()
 	t.mu.Lock()
-	if !t.dirty {
+	if !t.dirty && !t.staleLocked() {
 		t.mu.Unlock()
 		return nil
 	}
@@ -117,7 +119,15 @@ func (t *Table) saved(err error) error {
 	}
 	t.st.Persisted++
 	t.dirty = false
+	t.savedAt = t.opts.Now()
 	return nil
+}
+
+// staleLocked reports whether automatic entries exist and the state file
+// is SaveEvery old.
+func (t *Table) staleLocked() bool {
+	return t.opts.SaveEvery > 0 && len(t.byID) > t.admin &&
+		t.opts.Now().Sub(t.savedAt) >= t.opts.SaveEvery
 }
 
 func (t *Table) encodeLocked() ([]byte, error) {
@@ -222,6 +232,7 @@ func (t *Table) load() error {
 		return err
 	}
 	t.dirty = false
+	t.savedAt = t.opts.Now()
 	return nil
 }
 

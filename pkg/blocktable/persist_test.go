@@ -225,3 +225,41 @@ func TestLoadAppliesGuard(t *testing.T) {
 		t.Errorf("protected admin entry on load: %v, want an error", err)
 	}
 }
+
+// TestFlushKeepsLifetimesFresh: an idle automatic entry changes nothing,
+// yet its remaining lifetime on disk must follow the clock, or a crash
+// gives it back the idle time since the last write. Flush rewrites the
+// state once SaveEvery has passed, and only then; with admin entries alone
+// it writes nothing.
+func TestFlushKeepsLifetimesFresh(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	tb := open(t, c, func(o *Options) { o.StateDir, o.SaveEvery = dir, 5*time.Second })
+	mustAdd(t, tb, req("198.51.100.7 0 0.0.0.0/0 0", Admin))
+	c.Advance(time.Minute)
+	if err := tb.Flush(); err != nil || tb.Stats().Persisted != 1 {
+		t.Fatalf("admin only: Flush wrote %d times (err %v), want 1 (the add)",
+			tb.Stats().Persisted, err)
+	}
+	d := mustAdd(t, tb, req("198.51.100.8 40000 203.0.113.10 0", Derived))
+	steps := []struct {
+		advance time.Duration
+		writes  uint64
+	}{{0, 2}, {4 * time.Second, 2}, {time.Second, 3}, {3 * time.Second, 3}, {2 * time.Second, 4}}
+	for i, s := range steps {
+		c.Advance(s.advance)
+		if err := tb.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if got := tb.Stats().Persisted; got != s.writes {
+			t.Errorf("step %d (+%v): %d writes, want %d", i, s.advance, got, s.writes)
+		}
+	}
+	left := d.Expires.Sub(c.t) // 100 s lifetime, 10 s idle
+	c.Advance(time.Hour)       // a crash, and downtime
+	got, ok := openDir(t, c, dir).Get(d.ID)
+	if !ok || !got.Expires.Equal(c.t.Add(left)) {
+		t.Errorf("after the crash: %v left (found %v), want the %v it had", got.Expires.Sub(c.t),
+			ok, left)
+	}
+}

@@ -45,6 +45,11 @@ type Options struct {
 	Lifetimes  Lifetimes
 	Guard      Guard
 	Now        func() time.Time // the clock; nil means time.Now
+	// SaveEvery, with automatic entries present, makes Flush rewrite the
+	// state file at least this often even when nothing changed, so that a
+	// crash gives back at most SaveEvery of their idle lifetime; 0 writes
+	// only after changes.
+	SaveEvery time.Duration
 	// OnChange, when set, is called after each change to the set of
 	// entries with the new generation, outside the table's lock. The
 	// daemon answers it by copying Snapshot into the kernel.
@@ -52,12 +57,16 @@ type Options struct {
 }
 
 // DefaultOptions returns 65536 automatic entries, 4096 admin entries, 16
-// signals per explanation, the default lifetimes and guard rails, no state
-// directory. The kernel map must hold MaxEntries+MaxAdmin entries.
+// signals per explanation, the default lifetimes and guard rails, a save
+// at least every DefaultSaveEvery, no state directory. The kernel map must
+// hold MaxEntries+MaxAdmin entries.
 func DefaultOptions() Options {
 	return Options{MaxEntries: 65536, MaxAdmin: 4096, MaxExplain: 16,
-		Lifetimes: DefaultLifetimes(), Guard: DefaultGuard()}
+		Lifetimes: DefaultLifetimes(), Guard: DefaultGuard(), SaveEvery: DefaultSaveEvery}
 }
+
+// DefaultSaveEvery is the SaveEvery of DefaultOptions.
+const DefaultSaveEvery = 5 * time.Second
 
 // Stats counts what the table has done since Open.
 type Stats struct {
@@ -86,16 +95,17 @@ type Request struct {
 
 // Table is the block table. Create it with Open.
 type Table struct {
-	opts   Options
-	saveMu sync.Mutex // serialises state-file writes; taken before mu
-	mu     sync.Mutex
-	byID   map[uint64]*item
-	bySpec map[flowspec.Spec]*item // by Canonical spec
-	shapes map[shape]int           // shapes present, for Covering
-	nextID uint64
-	admin  int
-	dirty  bool // automatic entries changed since the last write
-	st     Stats
+	opts    Options
+	saveMu  sync.Mutex // serialises state-file writes; taken before mu
+	mu      sync.Mutex
+	byID    map[uint64]*item
+	bySpec  map[flowspec.Spec]*item // by Canonical spec
+	shapes  map[shape]int           // shapes present, for Covering
+	nextID  uint64
+	admin   int
+	dirty   bool      // automatic entries changed since the last write
+	savedAt time.Time // last write or load of the state file
+	st      Stats
 }
 
 type item struct {

@@ -56,7 +56,7 @@ func (t *Tracker) first(tr Trigger, now time.Time) {
 	n, err := t.answer(f, tr)
 	if err != nil {
 		t.emit(t.event(EventSendFailed, f, now, err))
-		t.flows.remove(f) // the next trigger tries afresh
+		t.forget(f) // the next trigger tries afresh
 		return
 	}
 	f.frames += n
@@ -67,19 +67,30 @@ func (t *Tracker) first(tr Trigger, now time.Time) {
 // later answers a further trigger of a followed flow, within its budget.
 // Past the budget the flow is reported unconfirmed once and then answered
 // at most once per RetryEvery, so a flow that survives every reset is still
-// retried, slowly, for as long as it is blocked.
+// retried, slowly, for as long as it is blocked. A trigger not answered for
+// want of budget is held (the newest of each direction) and answered by
+// Tick when the flow's retry is due: it may be the flow's last segment,
+// the only one whose numbers still reset its receiver (F8).
 func (t *Tracker) later(f *flow, tr Trigger, now time.Time) {
 	if f.state != stateUnconfirmed && f.answers >= t.cfg.ExtraBudget {
 		f.state = stateUnconfirmed
 		t.stats.Pending--
 		t.stats.Unconfirmed++
 		t.emit(t.event(EventUnconfirmed, f, now, nil))
+		t.hold(f, tr)
 		return
 	}
 	if f.state == stateUnconfirmed && now.Sub(f.answered) < t.cfg.RetryEvery {
 		t.stats.OverBudget++
+		t.hold(f, tr)
 		return
 	}
+	t.unhold(f, tr)
+	t.reply(f, tr, now)
+}
+
+// reply answers a later trigger and charges the flow's budget.
+func (t *Tracker) reply(f *flow, tr Trigger, now time.Time) {
 	n, err := t.answer(f, tr)
 	if n > 0 { // a trigger whose RSTs were all sent before costs no budget
 		f.answers++
@@ -131,6 +142,7 @@ func (t *Tracker) answer(f *flow, tr Trigger) (int, error) {
 func (t *Tracker) Tick(now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.retryHeld(now)
 	for f := t.flows.oldest(); f != nil && t.quiet(f, now); f = t.flows.oldest() {
 		t.settle(f, now)
 	}
@@ -147,7 +159,7 @@ func (t *Tracker) settle(f *flow, now time.Time) {
 		t.stats.Confirmed++
 		t.emit(t.event(EventConfirmed, f, now, nil))
 	}
-	t.flows.remove(f)
+	t.forget(f)
 }
 
 // makeRoom frees a slot when the table is full: the least recently active
@@ -166,6 +178,12 @@ func (t *Tracker) makeRoom(now time.Time) {
 		t.stats.Pending--
 		t.emit(t.event(EventEvicted, f, now, nil))
 	}
+	t.forget(f)
+}
+
+// forget stops following f and drops what it held.
+func (t *Tracker) forget(f *flow) {
+	delete(t.held, f.key)
 	t.flows.remove(f)
 }
 

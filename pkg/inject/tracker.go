@@ -116,6 +116,7 @@ type Tracker struct {
 
 	mu     sync.Mutex
 	flows  *flowTable
+	held   map[flowKey]*held // triggers of flows past budget awaiting a retry
 	ttls   *ttlCache
 	ipid   uint16
 	plan   [2]segment
@@ -132,7 +133,8 @@ func NewTracker(cfg TrackerConfig, send func(frames ...[]byte) error,
 		events = func(Event) {}
 	}
 	return &Tracker{cfg: cfg, send: send, events: events,
-		flows: newFlowTable(cfg.MaxFlows), ttls: newTTLCache(cfg.TTLCacheSize),
+		flows: newFlowTable(cfg.MaxFlows), held: map[flowKey]*held{},
+		ttls:   newTTLCache(cfg.TTLCacheSize),
 		frames: make([][]byte, 0, 2)}
 }
 

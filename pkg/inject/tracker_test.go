@@ -321,3 +321,50 @@ func TestTTLCacheBounded(t *testing.T) {
 		t.Errorf("latest address: TTL %d, want 100", got)
 	}
 }
+
+// TestF8HeldFinalTrigger: a trigger refused for want of budget is not
+// lost. In a bulk transfer every RST built from an early segment arrives
+// behind the receiver's window and is dropped; only the flow's last ACK
+// carries numbers that still reset it, and that ACK comes in the burst
+// past the budget. It is held, the newest of its direction, and answered
+// when the flow's retry is due, once.
+func TestF8HeldFinalTrigger(t *testing.T) {
+	r := newRig(t, TrackerConfig{ExtraBudget: 1, QuietTime: 10 * time.Second,
+		RetryEvery: time.Second})
+	r.handle(t, fixPayload)
+	p := fixPayload
+	p.seq = 1100
+	if out := r.handle(t, p); len(out) != 1 {
+		t.Fatalf("in-budget trigger: %d frames, want 1", len(out))
+	}
+	t0 := r.now
+	final := pkt{src: addrC, dst: addrS, sport: 51000, dport: 443, seq: 1300,
+		ack: 9000, flags: FlagACK, ttl: 61, srcMAC: macC, dstMAC: macS}
+	for i, q := range []pkt{{}, final} {
+		if i == 0 {
+			q = p
+			q.seq = 1200
+		}
+		r.now = r.now.Add(10 * time.Millisecond)
+		if out := r.handle(t, q); len(out) != 0 {
+			t.Fatalf("trigger %d past budget: %d frames at once, want 0", i, len(out))
+		}
+	}
+	r.tr.Tick(t0.Add(time.Second - 1))
+	if len(r.frames) != 3 {
+		t.Fatalf("%d frames before the retry is due, want 3", len(r.frames))
+	}
+	r.tr.Tick(t0.Add(time.Second))
+	out := r.frames[3:]
+	if len(out) != 2 {
+		t.Fatalf("retry of the held trigger sent %d frames, want 2", len(out))
+	}
+	checkFrame(t, out[0], want{src: epC, dst: epS, seq: 1300, flags: FlagRST, ttl: 61, id: 3})
+	checkFrame(t, out[1], want{src: epS, dst: epC, seq: 9000, flags: FlagRST, ttl: 64, id: 4})
+	r.tr.Tick(t0.Add(3 * time.Second))
+	if len(r.frames) != 5 {
+		t.Errorf("a held trigger was answered twice: %d frames, want 5", len(r.frames))
+	}
+	wantStats(t, r.tr.Stats(), Stats{FramesSent: 5, ExtraRSTs: 3, Unconfirmed: 1,
+		OverBudget: 1, Flows: 1})
+}

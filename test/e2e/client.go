@@ -27,6 +27,12 @@ func Interactive(ctx context.Context, ns, local, remote string,
 	if err != nil {
 		return nil, fmt.Errorf("interactive: %w", err)
 	}
+	return InteractiveOn(ctx, c, interval), nil
+}
+
+// InteractiveOn runs Interactive's echo conversation on a connection the
+// caller dialled, and closes it at the end.
+func InteractiveOn(ctx context.Context, c net.Conn, interval time.Duration) *Endpoint {
 	ep := newEndpoint("client-interactive", c)
 	_ = c.SetDeadline(time.Now().Add(MaxConnLife))
 	stop := context.AfterFunc(ctx, func() { ep.finish(nil); _ = c.Close() })
@@ -37,7 +43,7 @@ func Interactive(ctx context.Context, ns, local, remote string,
 		defer c.Close()
 		ep.finish(writeEvery(ctx, c, ep, interval))
 	}()
-	return ep, nil
+	return ep
 }
 
 func writeEvery(ctx context.Context, c net.Conn, ep *Endpoint, interval time.Duration) error {
@@ -130,6 +136,12 @@ func probe(ctx context.Context, ns, local, remote string, wait time.Duration,
 		ep.finish(err)
 		return ep.Snapshot()
 	}
+	return ProbeOn(c, wait, hold)
+}
+
+// ProbeOn runs Probe (hold false) or ProbeHold (hold true) on a connection
+// the caller dialled, and closes it at the end.
+func ProbeOn(c net.Conn, wait time.Duration, hold bool) Outcome {
 	defer c.Close()
 	ep := newEndpoint("client-probe", c)
 	_ = c.SetDeadline(time.Now().Add(wait))

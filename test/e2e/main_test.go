@@ -161,9 +161,10 @@ func requireSoftips(t *testing.T) string {
 	return suite.bin
 }
 
-// startDaemon runs a daemon for one test on stateDir ("" for a fresh one)
-// and stops it when the test ends, checking it stopped cleanly.
-func startDaemon(t *testing.T, stateDir string) *Daemon {
+// startDaemon runs a daemon for one test on stateDir ("" for a fresh one),
+// with extra flags for `softips run`, and stops it when the test ends,
+// checking it stopped cleanly.
+func startDaemon(t *testing.T, stateDir string, extra ...string) *Daemon {
 	t.Helper()
 	bin := requireSoftips(t)
 	tmp := t.TempDir()
@@ -175,6 +176,7 @@ func startDaemon(t *testing.T, stateDir string) *Daemon {
 		StateDir: stateDir,
 		Socket:   filepath.Join(tmp, "softips.sock"),
 		LogPath:  filepath.Join(tmp, "softips.log"),
+		Extra:    extra,
 	}
 	d, err := StartDaemon(t.Context(), cfg, 15*time.Second)
 	if err != nil {
