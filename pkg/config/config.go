@@ -85,6 +85,7 @@ type Inject struct {
 	FlowInterval Duration `yaml:"flow_interval"` // one more request per flow after this long
 	ExtraBudget  int      `yaml:"extra_budget"`  // later segments of a flow answered with RSTs
 	QuietTime    Duration `yaml:"quiet_time"`    // silence after which a reset is confirmed
+	RetryEvery   Duration `yaml:"retry_every"`   // past the budget, answer a flow this often
 }
 
 // AV configures the network antivirus (read by package av).
@@ -112,7 +113,8 @@ func Default() *Config {
 		Detect: Detect{Vars: map[string]string{"HOME_NET": "any", "EXTERNAL_NET": "any"},
 			Promote: []string{"drop", "reject"}},
 		Inject: Inject{TTL: 64, FlowBurst: 8, FlowInterval: Duration(20 * time.Millisecond),
-			ExtraBudget: 8, QuietTime: Duration(2 * time.Second)},
+			ExtraBudget: 8, QuietTime: Duration(2 * time.Second),
+			RetryEvery: Duration(250 * time.Millisecond)},
 		AV: AV{MaxScanBytes: 1 << 20, Policy: "client-server-port"},
 	}
 }

@@ -72,6 +72,7 @@ inject:
   flow_interval: 500ms
   extra_budget: 4
   quiet_time: 1s
+  retry_every: 100ms
 av:
   signatures: [/var/lib/clamav/main.hdb]
   max_scan_bytes: 65536

@@ -149,6 +149,9 @@ func (i Inject) check(k *checker) {
 	if i.QuietTime <= 0 {
 		k.fail("inject.quiet_time", "must be positive, got %v", i.QuietTime)
 	}
+	if i.RetryEvery <= 0 {
+		k.fail("inject.retry_every", "must be positive, got %v", i.RetryEvery)
+	}
 }
 
 // lineOf finds the line of the value at key ("a.b[2].c") in the document,

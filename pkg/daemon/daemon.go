@@ -46,6 +46,10 @@ type Options struct {
 // resets settled.
 const tickEvery = time.Second
 
+// resetTickEvery is how often resets are settled and held triggers (the
+// newest segment of a flow past its budget) are answered.
+const resetTickEvery = 100 * time.Millisecond
+
 // Daemon is one running softips instance.
 type Daemon struct {
 	o       Options
@@ -214,7 +218,8 @@ func (d *Daemon) openInjector() error {
 	}
 	d.tracker = inject.NewTracker(inject.TrackerConfig{Protected: prefixes(d.protect),
 		ExtraBudget: budget, QuietTime: time.Duration(ic.QuietTime),
-		Build: inject.BuildOptions{FixedTTL: uint8(ic.FixedTTL), DefaultTTL: uint8(ic.TTL)}},
+		RetryEvery: time.Duration(ic.RetryEvery),
+		Build:      inject.BuildOptions{FixedTTL: uint8(ic.FixedTTL), DefaultTTL: uint8(ic.TTL)}},
 		s.Send, d.onResetEvent)
 	return nil
 }
@@ -238,10 +243,14 @@ func (d *Daemon) close() error {
 func (d *Daemon) tickLoop(ctx context.Context) error {
 	t := time.NewTicker(tickEvery)
 	defer t.Stop()
+	fast := time.NewTicker(resetTickEvery)
+	defer fast.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case now := <-fast.C:
+			d.tracker.Tick(now) // held final triggers go out within a tenth of a second
 		case now := <-t.C:
 			d.tick(now)
 		}
@@ -259,7 +268,6 @@ func (d *Daemon) tick(now time.Time) {
 			Str("origin", e.Origin.String()).Str("reason", "idle lifetime over").
 			Msg("block expired")
 	}
-	d.tracker.Tick(now)
 	d.warmNextHops()
 	if err := d.table.Flush(); err != nil {
 		d.log.Warn().Err(err).Msg("persist block table")

@@ -12,7 +12,7 @@ import (
 const (
 	DefaultExtraBudget  = 8
 	DefaultQuietTime    = 2 * time.Second
-	DefaultRetryEvery   = time.Second
+	DefaultRetryEvery   = 250 * time.Millisecond
 	DefaultMaxFlows     = 16384
 	DefaultTTLCacheSize = 4096
 )

@@ -261,7 +261,9 @@ func (c *Classifier) Shapes() (int, error) {
 
 // Hits reads every entry's hit count and last hit time, keyed by entry id.
 func (c *Classifier) Hits() (map[uint64]Hit, error) {
-	clk := newMonoClock()
+	c.mu.Lock()
+	clk := c.hitClock.steady()
+	c.mu.Unlock()
 	out := make(map[uint64]Hit)
 	err := c.eachBlock(func(v *bpfSoftipsBlockVal) {
 		h := out[v.EntryId]

@@ -97,6 +97,8 @@ type Classifier struct {
 	gen    uint32
 	filter addrFilter                // nonzero buckets of the kernel's address filter
 	bits   map[bpfSoftipsShape]uint8 // filter bit of every shape that owns one
+
+	hitClock monoClock // converts last-hit times the same way on every Hits call
 }
 
 // Load loads the classifier and pins its maps under opts.PinPath, replacing

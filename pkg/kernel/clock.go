@@ -26,3 +26,18 @@ func (m monoClock) wall(ns uint64) time.Time {
 	}
 	return m.now.Add(time.Duration(int64(ns) - m.mono))
 }
+
+// steady returns a clock that keeps its reading from one call to the next,
+// so one kernel timestamp always converts to the same wall time (a last
+// hit must not seem to move forward on every read); it takes a fresh
+// reading only when the wall clock has stepped by more than a millisecond.
+func (m *monoClock) steady() monoClock {
+	fresh := newMonoClock()
+	offset := func(c monoClock) time.Duration {
+		return c.now.Sub(time.Unix(0, 0)) - time.Duration(c.mono)
+	}
+	if m.now.IsZero() || (offset(fresh)-offset(*m)).Abs() > time.Millisecond {
+		*m = fresh
+	}
+	return *m
+}
