@@ -1,0 +1,239 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/softips/softips/bench/internal/result"
+)
+
+// Headline is one goal of the issue, measured as a ratio against a
+// baseline taken in the same run, with the absolute figures beside it.
+type Headline struct {
+	Name     string   `json:"name"`
+	Goal     string   `json:"goal"`
+	Ratio    *float64 `json:"ratio,omitempty"`
+	RatioOf  string   `json:"ratio_of,omitempty"` // what the ratio divides
+	Measured string   `json:"measured"`
+	Baseline string   `json:"baseline"`
+	Verdict  string   `json:"verdict"` // "meets", "MISSES" or "not yet available: ..."
+	Note     string   `json:"note,omitempty"`
+}
+
+// The verdicts of a headline.
+const (
+	Meets  = "meets"
+	Misses = "MISSES"
+)
+
+func missing(name, goal, why string) Headline {
+	return Headline{Name: name, Goal: goal, Verdict: "not yet available: " + why}
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return Meets
+	}
+	return Misses
+}
+
+func ptr(f float64) *float64 { return &f }
+
+// inputs gathers what the headlines read from the rows.
+type inputs struct {
+	rows       result.Set
+	frameBytes float64 // mean frame size of the replayed capture, 0 if unknown
+}
+
+func (in inputs) get(stage, key string) (float64, bool) { return in.rows.Value(stage, key) }
+
+const kernelBench = "pkg/kernel:BenchmarkClassifier/"
+
+func (in inputs) xdp(n int, frame string) (float64, bool) {
+	return in.get("gobench", fmt.Sprintf("%sentries=%d/%s:ns/pkt", kernelBench, n, frame))
+}
+
+// libpcap returns the cost per frame of the first libpcap mode that
+// compiled a table of n entries, and the mode's name.
+func (in inputs) libpcap(n int, frame string) (float64, string, bool) {
+	for _, m := range []string{"full-opt", "untagged-opt", "full-noopt", "untagged-noopt"} {
+		if v, ok := in.get("pcapfilter", fmt.Sprintf("%s/%s/%d", frame, m, n)); ok {
+			return v, m, true
+		}
+	}
+	return 0, "", false
+}
+
+func headlines(in inputs) []Headline {
+	return []Headline{
+		in.classifierVsLibpcap(), in.classifierSpread(), in.overheadOverEmpty(),
+		in.mirrorRate(), in.detection(), in.detectionAllocs(), in.resetTime(),
+		in.challengeACKs(), in.memoryFlood(),
+	}
+}
+
+func (in inputs) classifierVsLibpcap() Headline {
+	const name, goal = "Classifier cost vs libpcap, 1,000 entries (miss frame)", "<= 0.10"
+	lp, mode, okL := in.libpcap(1000, "miss")
+	x, okX := in.xdp(1000, "miss")
+	switch {
+	case !okL:
+		return missing(name, goal, "libpcap did not compile a 1,000-entry table "+
+			"(see the libpcap table)")
+	case !okX:
+		return missing(name, goal, "no pkg/kernel BenchmarkClassifier/entries=1000/miss figure")
+	}
+	r := x / lp
+	h := Headline{Name: name, Goal: goal, Ratio: ptr(r), RatioOf: "XDP / libpcap",
+		Measured: fmt.Sprintf("XDP %.1f ns/pkt", x),
+		Baseline: fmt.Sprintf("libpcap (%s) %.0f ns/pkt", mode, lp), Verdict: verdict(r <= 0.10)}
+	if mode != "full-opt" {
+		h.Note = "libpcap ran the " + mode + " rendering: the full one (with VLAN branches) " +
+			"did not compile, so the baseline is cheaper than the real job"
+	}
+	h.Note = joinNotes(h.Note, "the kernel benchmark uses its own table and frames "+
+		"(pkg/kernel mixedEntries), not bench/workload's")
+	return h
+}
+
+func (in inputs) classifierSpread() Headline {
+	const name, goal = "Classifier cost spread, 10 to 100,000 entries (miss frame)", "<= 1.5x"
+	lo, hi := math.Inf(1), 0.0
+	var seen []string
+	for _, n := range []int{10, 100, 1000, 10000, 100000} {
+		if v, ok := in.xdp(n, "miss"); ok {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+			seen = append(seen, fmt.Sprintf("%d: %.1f", n, v))
+		}
+	}
+	if len(seen) < 2 {
+		return missing(name, goal, "fewer than two table sizes measured by pkg/kernel")
+	}
+	r := hi / lo
+	h := Headline{Name: name, Goal: goal, Ratio: ptr(r), RatioOf: "slowest / fastest size",
+		Measured: "ns/pkt by entries " + strings.Join(seen, ", "),
+		Baseline: fmt.Sprintf("fastest %.1f ns/pkt", lo), Verdict: verdict(r <= 1.5)}
+	if lp10, _, ok := in.libpcap(10, "miss"); ok {
+		if lp, mode, ok := in.libpcap(1000, "miss"); ok {
+			h.Note = fmt.Sprintf("libpcap (%s) over 10 to 1,000 entries: %.0fx", mode, lp/lp10)
+		}
+	}
+	return h
+}
+
+func (in inputs) overheadOverEmpty() Headline {
+	const name, goal = "Classifier overhead over an empty XDP program", "<= 60 ns"
+	e, okE := in.get("gobench", kernelBench+"empty:ns/pkt")
+	x, okX := in.xdp(1000, "miss")
+	if !okE || !okX {
+		return missing(name, goal, "needs pkg/kernel BenchmarkClassifier/empty and "+
+			"entries=1000/miss")
+	}
+	d := x - e
+	return Headline{Name: name, Goal: goal, Ratio: ptr(x / e), RatioOf: "classifier / empty",
+		Measured: fmt.Sprintf("+%.1f ns (classifier %.1f ns/pkt at 1,000 entries)", d, x),
+		Baseline: fmt.Sprintf("empty XDP program %.1f ns/pkt", e), Verdict: verdict(d <= 60)}
+}
+
+func (in inputs) mirrorRate() Headline {
+	const name, goal = "Zero-drop mirror rate per consumer core", ">= 2 M records/s"
+	for _, r := range in.rows {
+		if r.Stage == "gobench" && r.Source == "pkg/kernel" && r.Status == result.OK &&
+			(r.Unit == "records/s" || r.Unit == "rec/s") {
+			return Headline{Name: name, Goal: goal, Ratio: ptr(r.Value / 2e6),
+				RatioOf:  "rate / goal (no baseline of its own)",
+				Measured: fmt.Sprintf("%.2f M records/s (%s)", r.Value/1e6, r.Label),
+				Baseline: "goal 2 M records/s", Verdict: verdict(r.Value >= 2e6)}
+		}
+	}
+	return missing(name, goal, "no pkg/kernel benchmark reports records/s (mirror-ring drain)")
+}
+
+const replayKey = "pkg/replay:BenchmarkReplay/context=4096:"
+
+func (in inputs) detection() Headline {
+	const name, goal = "Detection throughput per core (replay, largest corpus capture)",
+		">= 1 Gbit/s"
+	ns, ok := in.get("gobench", replayKey+"ns/op")
+	if !ok {
+		return missing(name, goal, "no pkg/replay BenchmarkReplay/context=4096 figure")
+	}
+	if in.frameBytes == 0 {
+		return missing(name, goal, "mean frame size of the replayed capture unknown "+
+			"(corpus absent)")
+	}
+	gbps := in.frameBytes * 8 / ns
+	h := Headline{Name: name, Goal: goal, Ratio: ptr(gbps), RatioOf: "Gbit/s / 1 Gbit/s goal",
+		Measured: fmt.Sprintf("%.2f Gbit/s (%.0f ns/pkt, mean frame %.0f B)", gbps, ns,
+			in.frameBytes),
+		Verdict: verdict(gbps >= 1)}
+	if base, ok := in.get("gobench", "pkg/pipeline:BenchmarkDecodeReassemble:ns/op"); ok {
+		h.Ratio, h.RatioOf = ptr(ns/base), "replay / decode+reassembly alone"
+		h.Baseline = fmt.Sprintf("decode+reassembly alone %.0f ns/pkt", base)
+	}
+	return h
+}
+
+func (in inputs) detectionAllocs() Headline {
+	const name, goal = "Allocations per packet on the detection hot path", "0"
+	a, ok := in.get("gobench", replayKey+"allocs/op")
+	if !ok {
+		return missing(name, goal, "no pkg/replay BenchmarkReplay allocs/op figure")
+	}
+	h := Headline{Name: name, Goal: goal, Measured: fmt.Sprintf("%g allocs/op", a),
+		Baseline: "-", Verdict: verdict(a == 0)}
+	if b, ok := in.get("gobench", replayKey+"B/op"); ok && b > 0 {
+		h.Note = fmt.Sprintf("%g B/op: allocations rarer than one per packet, amortised", b)
+	}
+	return h
+}
+
+func (in inputs) resetTime() Headline {
+	const name, goal = "Time to reset an interactive connection vs tcpkill", "<= 0.10"
+	t, okT := in.get("reset", "tcpkill/interactive/median_ms")
+	s, okS := in.get("reset", "softips/interactive/median_ms")
+	switch {
+	case !okT:
+		return missing(name, goal, "no tcpkill baseline (see the reset table)")
+	case !okS:
+		return missing(name, goal, "softips reset not measured (see the reset table)")
+	}
+	return Headline{Name: name, Goal: goal, Ratio: ptr(s / t), RatioOf: "softips / tcpkill",
+		Measured: fmt.Sprintf("softips median %.1f ms", s),
+		Baseline: fmt.Sprintf("tcpkill median %.1f ms", t), Verdict: verdict(s/t <= 0.10)}
+}
+
+func (in inputs) challengeACKs() Headline {
+	const name, goal = "Challenge ACKs provoked by softips RSTs", "0"
+	s, okS := in.get("reset", "softips/all/challenge_acks")
+	if !okS {
+		return missing(name, goal, "softips reset not measured (see the reset table)")
+	}
+	h := Headline{Name: name, Goal: goal, Measured: fmt.Sprintf("%g", s), Baseline: "-",
+		Verdict: verdict(s == 0)}
+	if t, ok := in.get("reset", "tcpkill/all/challenge_acks"); ok {
+		h.Baseline = fmt.Sprintf("tcpkill %g", t)
+	}
+	return h
+}
+
+func (in inputs) memoryFlood() Headline {
+	const name, goal = "Memory under a flood of 1 M flows and 100,000 signals",
+		"bounded by configuration"
+	rss, ok := in.get("memflood", "rss_growth_mib")
+	bound, okB := in.get("memflood", "configured_bound_mib")
+	if !ok || !okB {
+		return missing(name, goal, "memory-flood stage did not run (see its rows)")
+	}
+	return Headline{Name: name, Goal: goal, Ratio: ptr(rss / bound),
+		RatioOf: "RSS growth / configured bound", Measured: fmt.Sprintf("%.0f MiB", rss),
+		Baseline: fmt.Sprintf("bound %.0f MiB", bound), Verdict: verdict(rss <= bound)}
+}
+
+func joinNotes(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
