@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -149,5 +150,22 @@ func TestClientDaemonDown(t *testing.T) {
 	c := NewClient(filepath.Join(t.TempDir(), "none.sock"))
 	if _, err := c.List(); err == nil || !strings.Contains(err.Error(), "daemon not reachable") {
 		t.Errorf("List with no daemon: got %v", err)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	c, _ := startServer(t)
+	if _, err := c.Add(AddRequest{Spec: "198.51.100.7 0 203.0.113.10 80"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.hc.Get("http://softips/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var b strings.Builder
+	_, _ = io.Copy(&b, res.Body)
+	if !strings.Contains(b.String(), "softips_entries 1") {
+		t.Errorf("metrics lack softips_entries 1:\n%s", b.String())
 	}
 }

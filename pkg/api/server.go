@@ -75,6 +75,7 @@ func Handler(b Backend) http.Handler {
 	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, b.Stats())
 	})
+	mux.Handle("GET /metrics", metricsHandler(b))
 	return mux
 }
 

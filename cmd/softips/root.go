@@ -1,0 +1,34 @@
+package main
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+const defaultSocket = "/run/softips/softips.sock"
+
+func rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "softips",
+		Short: "Passive-mode IPS: detect on a mirror port, end TCP flows with exact RSTs",
+		Long: "softips watches a mirror (SPAN/TAP) port with an XDP classifier, detects\n" +
+			"unwanted TCP traffic, and resets it by injecting RSTs from a management\n" +
+			"interface. It is never inline: its failure never stops traffic.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	sock := os.Getenv("SOFTIPS_SOCKET")
+	if sock == "" {
+		sock = defaultSocket
+	}
+	root.PersistentFlags().String("socket", sock,
+		"daemon API socket (env SOFTIPS_SOCKET)")
+	root.AddCommand(runCmd(), blockCmd(), signalCmd(), statsCmd(), replayCmd(), rulesCmd())
+	return root
+}
+
+func socketOf(cmd *cobra.Command) string {
+	s, _ := cmd.Flags().GetString("socket")
+	return s
+}

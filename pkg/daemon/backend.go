@@ -1,0 +1,172 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/softips/softips/pkg/api"
+	"github.com/softips/softips/pkg/blocktable"
+	"github.com/softips/softips/pkg/flowspec"
+	"github.com/softips/softips/pkg/invariant"
+)
+
+// The Daemon is the API's backend.
+var _ api.Backend = (*Daemon)(nil)
+
+// List returns the block table.
+func (d *Daemon) List() []api.Entry {
+	es := d.entries()
+	out := make([]api.Entry, len(es))
+	now := time.Now()
+	for i, e := range es {
+		out[i] = apiEntry(e, now, false)
+	}
+	return out
+}
+
+// Add installs an admin block.
+func (d *Daemon) Add(r api.AddRequest) (api.AddResponse, error) {
+	spec, err := flowspec.Parse(r.Spec)
+	if err != nil {
+		return api.AddResponse{}, fmt.Errorf("%w: %v", api.ErrBadRequest, err)
+	}
+	e, added, err := d.table.Add(blocktable.Request{Spec: spec, Origin: blocktable.Admin,
+		Comment: r.Comment})
+	if err != nil {
+		return api.AddResponse{}, tableErr(err)
+	}
+	if added || e.Origin == blocktable.Admin {
+		d.log.Info().Str("spec", spec.String()).Uint64("entry", e.ID).Str("origin", "admin").
+			Str("comment", r.Comment).Bool("new", added).Msg("block added")
+	}
+	return api.AddResponse{Entry: apiEntry(e, time.Now(), false), Created: added}, nil
+}
+
+// Delete removes an entry named by id or spec.
+func (d *Daemon) Delete(ref string) (api.Entry, error) {
+	var e blocktable.Entry
+	var err error
+	if id, perr := strconv.ParseUint(ref, 10, 64); perr == nil {
+		e, err = d.table.Delete(id)
+	} else {
+		spec, perr := flowspec.Parse(ref)
+		if perr != nil {
+			return api.Entry{}, fmt.Errorf("%w: %q is neither an entry id nor a spec: %v",
+				api.ErrBadRequest, ref, perr)
+		}
+		e, err = d.table.DeleteSpec(spec)
+	}
+	if err != nil {
+		return api.Entry{}, tableErr(err)
+	}
+	d.log.Info().Str("spec", e.Spec.String()).Uint64("entry", e.ID).
+		Str("origin", e.Origin.String()).Msg("block removed")
+	return apiEntry(e, time.Now(), false), nil
+}
+
+// Explain returns one entry with the signals behind it.
+func (d *Daemon) Explain(id uint64) (api.Entry, error) {
+	e, ok := d.table.Get(id)
+	if !ok {
+		return api.Entry{}, fmt.Errorf("entry %d: %w", id, api.ErrNotFound)
+	}
+	return apiEntry(e, time.Now(), true), nil
+}
+
+// Signal takes a block signal from outside (CLI, SIEM) like a detector's.
+func (d *Daemon) Signal(r api.SignalRequest) (api.SignalResponse, error) {
+	spec, err := flowspec.Parse(r.Spec)
+	if err != nil {
+		return api.SignalResponse{}, fmt.Errorf("%w: %v", api.ErrBadRequest, err)
+	}
+	src := r.Source
+	if src == "" {
+		src = "cli"
+	}
+	return d.signal(blocktable.Signal{Spec: spec, Source: "signal:" + src, Time: time.Now()})
+}
+
+// signal installs the specific block, then lets invariant extraction widen
+// repeated signals. Both steps go through the guard rails.
+func (d *Daemon) signal(sig blocktable.Signal) (api.SignalResponse, error) {
+	d.signals++
+	var res api.SignalResponse
+	e, added, err := d.table.Add(blocktable.Request{Spec: sig.Spec,
+		Origin: blocktable.Detector, Signals: []blocktable.Signal{sig}})
+	switch {
+	case err != nil:
+		d.log.Info().Str("spec", sig.Spec.String()).Str("rule", sig.Source).Err(err).
+			Msg("signal refused")
+		res.Decisions = append(res.Decisions, "refused "+sig.Spec.String()+": "+err.Error())
+	case added:
+		d.log.Info().Str("spec", e.Spec.String()).Uint64("entry", e.ID).
+			Str("origin", "detector").Str("rule", sig.Source).Msg("block added")
+		res.Installed = append(res.Installed, apiEntry(e, time.Now(), false))
+	}
+	for _, dec := range d.inv.Ingest(sig) {
+		res.Decisions = append(res.Decisions, d.logDecision(dec))
+		if dec.Kind == invariant.Widened {
+			res.Installed = append(res.Installed, apiEntry(dec.Entry, time.Now(), false))
+		}
+	}
+	return res, nil
+}
+
+func (d *Daemon) logDecision(dec invariant.Decision) string {
+	if dec.Kind == invariant.Widened {
+		d.log.Info().Str("spec", dec.Spec.String()).Uint64("entry", dec.Entry.ID).
+			Int("signals", dec.Count).Str("reason", "shape "+dec.Shape.String()).
+			Msg("block widened")
+		return fmt.Sprintf("widened to %s (entry %d) after %d distinct signals",
+			dec.Spec, dec.Entry.ID, dec.Count)
+	}
+	d.log.Info().Str("spec", dec.Spec.String()).Str("reason", dec.Reason).
+		Msg("widening refused")
+	return fmt.Sprintf("widening to %s refused: %s", dec.Spec, dec.Reason)
+}
+
+// tableErr maps block-table refusals to 400s: the request, not the daemon,
+// is at fault.
+func tableErr(err error) error {
+	switch {
+	case errors.Is(err, blocktable.ErrNotFound):
+		return fmt.Errorf("%w: %v", api.ErrNotFound, err)
+	case errors.Is(err, blocktable.ErrRefused), errors.Is(err, blocktable.ErrFull):
+		return fmt.Errorf("%w: %v", api.ErrBadRequest, err)
+	}
+	return err
+}
+
+func apiEntry(e blocktable.Entry, now time.Time, explain bool) api.Entry {
+	out := api.Entry{ID: e.ID, Spec: e.Spec.String(), Origin: e.Origin.String(),
+		Invariants: e.Invariants, Created: e.Created, LastHit: e.LastHit, Hits: e.Hits,
+		Expires: e.Expires, Comment: e.Comment, ExpiresIn: "never"}
+	if !e.Expires.IsZero() {
+		out.ExpiresIn = e.Expires.Sub(now).Round(time.Second).String()
+	}
+	if explain {
+		out.Pcap = e.Spec.PcapFilter()
+		out.Explanation = explanation(e)
+	}
+	return out
+}
+
+func explanation(e blocktable.Entry) []string {
+	var lines []string
+	switch {
+	case e.Origin == blocktable.Admin:
+		lines = append(lines, "added by an administrator")
+	case e.Explanation.Generalisation != "":
+		lines = append(lines, "widened: "+e.Explanation.Generalisation)
+	}
+	for _, s := range e.Explanation.Signals {
+		lines = append(lines, fmt.Sprintf("signal %s from %s at %s", s.Spec, s.Source,
+			s.Time.Format(time.RFC3339)))
+	}
+	if len(lines) == 0 {
+		lines = append(lines, "no recorded signals")
+	}
+	return lines
+}

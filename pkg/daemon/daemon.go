@@ -1,0 +1,205 @@
+// Package daemon wires softips together: the XDP classifier on the mirror
+// port, the RST injector on the management port, the block table with its
+// aging and invariant extraction, detection, and the control API.
+//
+// It is the only place besides cmd/ that logs. It must never put an entry
+// in the kernel that is not in the block table: every change flows through
+// sync.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/softips/softips/pkg/api"
+	"github.com/softips/softips/pkg/blocktable"
+	"github.com/softips/softips/pkg/inject"
+	"github.com/softips/softips/pkg/invariant"
+	"github.com/softips/softips/pkg/kernel"
+)
+
+// Options are the daemon's command-line settings.
+type Options struct {
+	Monitor    string // mirror interface (XDP)
+	Inject     string // management interface (RSTs)
+	ConfigPath string
+	Rules      []string
+	StateDir   string
+	Socket     string // API unix socket path
+	EVE        string // alert output file, "-" for stdout
+	PinPath    string
+	Log        zerolog.Logger
+}
+
+// tickEvery is how often hits are read from the kernel, entries aged and
+// resets settled.
+const tickEvery = time.Second
+
+// Daemon is one running softips instance.
+type Daemon struct {
+	o       Options
+	log     zerolog.Logger
+	table   *blocktable.Table
+	inv     *invariant.Extractor
+	cls     *kernel.Classifier
+	sender  *inject.Sender
+	tracker *inject.Tracker
+	protect []blocktable.Protected
+
+	syncMu    sync.Mutex
+	syncedGen uint64
+	syncErrs  uint64
+	signals   uint64
+}
+
+// Run starts the daemon and blocks until ctx ends; then it detaches the
+// XDP program, flushes the block table and closes everything it opened.
+func Run(ctx context.Context, o Options) (err error) {
+	d := &Daemon{o: o, log: o.Log}
+	defer func() { err = errors.Join(err, d.close()) }()
+	if err := d.open(); err != nil {
+		return err
+	}
+	l, err := api.Listen(o.Socket)
+	if err != nil {
+		return err
+	}
+	d.log.Info().Str("iface", o.Monitor).Str("mode", d.cls.AttachMode()).
+		Str("inject", o.Inject).Str("socket", o.Socket).Int("entries", len(d.entries())).
+		Msg("softips running")
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 3)
+	go func() { errc <- api.Serve(ctx, l, api.Handler(d)) }()
+	go func() { errc <- d.cls.ReadInjects(ctx, d.onInject) }()
+	go func() { errc <- d.tickLoop(ctx) }()
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		cancel()
+	}
+	d.log.Info().Msg("softips stopping")
+	return err
+}
+
+func (d *Daemon) open() error {
+	if d.o.Monitor == "" || d.o.Inject == "" {
+		return errors.New("both --monitor and --inject are required")
+	}
+	if d.o.Monitor == d.o.Inject {
+		return fmt.Errorf("--monitor and --inject are both %q: RSTs must leave through "+
+			"a separate management interface", d.o.Monitor)
+	}
+	protect, err := protectedPrefixes(d.o.Inject, d.o.Monitor)
+	if err != nil {
+		return err
+	}
+	d.protect = protect
+	if err := d.openTable(); err != nil {
+		return err
+	}
+	if err := d.openKernel(); err != nil {
+		return err
+	}
+	return d.openInjector()
+}
+
+func (d *Daemon) openTable() error {
+	to := blocktable.DefaultOptions()
+	to.StateDir = d.o.StateDir
+	to.Guard.Protected = d.protect
+	to.OnChange = func(uint64) { d.sync() }
+	t, err := blocktable.Open(to)
+	if err != nil {
+		return fmt.Errorf("open block table: %w", err)
+	}
+	d.table = t
+	d.inv, err = invariant.New(t, invariant.DefaultOptions())
+	return err
+}
+
+func (d *Daemon) openKernel() error {
+	cls, err := kernel.Load(kernel.Options{PinPath: d.o.PinPath})
+	if err != nil {
+		return fmt.Errorf("load classifier: %w", err)
+	}
+	d.cls = cls
+	if err := d.syncNow(); err != nil {
+		return err
+	}
+	return cls.Attach(d.o.Monitor)
+}
+
+func (d *Daemon) openInjector() error {
+	s, err := inject.NewSender(d.o.Inject, inject.SenderOptions{})
+	if err != nil {
+		return fmt.Errorf("open injector on %q: %w", d.o.Inject, err)
+	}
+	d.sender = s
+	d.tracker = inject.NewTracker(inject.TrackerConfig{Protected: prefixes(d.protect)},
+		s.Send, d.onResetEvent)
+	return nil
+}
+
+func (d *Daemon) close() error {
+	var errs []error
+	if d.cls != nil {
+		errs = append(errs, d.cls.Close())
+	}
+	if d.sender != nil {
+		errs = append(errs, d.sender.Close())
+	}
+	if d.table != nil {
+		errs = append(errs, d.table.Flush())
+	}
+	return errors.Join(errs...)
+}
+
+// tickLoop reads hits from the kernel, ages entries and settles resets.
+func (d *Daemon) tickLoop(ctx context.Context) error {
+	t := time.NewTicker(tickEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-t.C:
+			d.tick(now)
+		}
+	}
+}
+
+func (d *Daemon) tick(now time.Time) {
+	if hits, err := d.cls.Hits(); err != nil {
+		d.log.Warn().Err(err).Msg("read kernel hits")
+	} else {
+		d.table.ApplyHits(tableHits(hits))
+	}
+	for _, e := range d.table.Expire() {
+		d.log.Info().Str("spec", e.Spec.String()).Uint64("entry", e.ID).
+			Str("origin", e.Origin.String()).Str("reason", "idle lifetime over").
+			Msg("block expired")
+	}
+	d.tracker.Tick(now)
+	if gen, _ := d.table.Snapshot(); gen != d.synced() {
+		_ = d.syncNow() // retry a sync that failed earlier
+	}
+}
+
+func tableHits(h map[uint64]kernel.Hit) map[uint64]blocktable.Hit {
+	out := make(map[uint64]blocktable.Hit, len(h))
+	for id, x := range h {
+		out[id] = blocktable.Hit{Hits: x.Hits, LastHit: x.LastHit}
+	}
+	return out
+}
+
+func (d *Daemon) entries() []blocktable.Entry {
+	_, es := d.table.Snapshot()
+	return es
+}

@@ -1,0 +1,203 @@
+package detect
+
+import (
+	"bytes"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Options tune an Engine.
+type Options struct {
+	// Now is the clock for thresholds when an Input carries no Time.
+	// Nil means time.Now.
+	Now func() time.Time
+	// MaxTrackers bounds the by_src/by_dst/by_both/by_rule threshold
+	// entries kept across flows (default 65536).
+	MaxTrackers int
+}
+
+// Input is one TCP packet as seen by detection.
+type Input struct {
+	Flow        *FlowState
+	Src, Dst    netip.AddrPort // of this packet
+	ToServer    bool           // direction relative to the flow initiator
+	Established bool           // 3-way handshake seen (or midstream pickup)
+	Flags       uint8          // TCP flags of this packet
+	Payload     []byte         // this packet's TCP payload
+	// Stream is the reassembled in-order data of this direction ending with
+	// this packet's new data, with some earlier context; nil when the
+	// caller does not reassemble.
+	Stream []byte
+	// NewData is how many trailing bytes of Stream are new; stream matches
+	// must end inside them so a pattern alerts once.
+	NewData int
+	Time    time.Time
+}
+
+// Alert is one rule match that should be reported.
+type Alert struct {
+	Rule     *Rule
+	Time     time.Time
+	Src, Dst netip.AddrPort
+	ToServer bool
+	// HTTP is true when the rule matched an HTTP transaction.
+	HTTP bool
+}
+
+// FlowState is the per-flow detection state: flowbits, HTTP parser and
+// by_flow thresholds. The caller keeps one per flow (NewFlowState) and
+// must not share it between goroutines.
+type FlowState struct {
+	bits []uint64
+	http httpState
+	thr  []flowThr
+}
+
+// NewFlowState returns the state of a new flow.
+func NewFlowState() *FlowState { return &FlowState{} }
+
+// IsHTTP reports whether the flow has been recognised as HTTP.
+func (fs *FlowState) IsHTTP() bool { return fs.http.seen }
+
+func (fs *FlowState) bit(id int) bool {
+	w := id / 64
+	return w < len(fs.bits) && fs.bits[w]&(1<<(id%64)) != 0
+}
+
+func (fs *FlowState) setBit(id int, v bool) {
+	w := id / 64
+	for w >= len(fs.bits) {
+		fs.bits = append(fs.bits, 0)
+	}
+	if v {
+		fs.bits[w] |= 1 << (id % 64)
+	} else {
+		fs.bits[w] &^= 1 << (id % 64)
+	}
+}
+
+// Engine matches a RuleSet. It is safe for concurrent use by goroutines
+// that inspect different flows.
+type Engine struct {
+	rs    *RuleSet
+	opt   Options
+	raw   prefilter
+	http  [numBufs]prefilter
+	httpA []int32 // HTTP rules without an HTTP-buffer fast pattern
+	thr   *tracker
+	pool  sync.Pool
+}
+
+// prefilter maps fast patterns to rules; always lists rules without one.
+type prefilter struct {
+	ac     *ahoCorasick
+	rules  [][]int32 // pattern id -> rule indexes
+	always []int32
+}
+
+// scratch is per-call working memory, pooled so Inspect does not allocate.
+type scratch struct {
+	seen   []uint64
+	cand   []int32
+	evs    []httpEvent
+	alerts []Alert
+	flow   FlowState
+}
+
+// NewEngine builds the prefilters for rs.
+func NewEngine(rs *RuleSet, opt Options) *Engine {
+	if opt.MaxTrackers <= 0 {
+		opt.MaxTrackers = 65536
+	}
+	e := &Engine{rs: rs, opt: opt, thr: newTracker(opt.MaxTrackers)}
+	var rawPats [][]byte
+	var httpPats [numBufs][][]byte
+	for _, r := range rs.Rules {
+		i := int32(r.idx)
+		switch {
+		case r.bufMask&^1 == 0 && !r.fp.ok:
+			e.raw.always = append(e.raw.always, i)
+		case r.bufMask&^1 == 0:
+			e.raw.rules = append(e.raw.rules, []int32{i})
+			rawPats = append(rawPats, r.fp.pat)
+		case !r.fp.ok || r.fp.buf == bufRaw:
+			e.httpA = append(e.httpA, i)
+		default:
+			p := &e.http[r.fp.buf]
+			p.rules = append(p.rules, []int32{i})
+			httpPats[r.fp.buf] = append(httpPats[r.fp.buf], r.fp.pat)
+		}
+	}
+	e.raw.build(rawPats)
+	for k := range e.http {
+		e.http[k].build(httpPats[k])
+	}
+	n := (len(rs.Rules) + 63) / 64
+	e.pool.New = func() any { return &scratch{seen: make([]uint64, n)} }
+	return e
+}
+
+// build merges identical patterns and compiles the automaton.
+func (p *prefilter) build(pats [][]byte) {
+	if len(pats) == 0 {
+		return
+	}
+	byPat := map[string]int{}
+	var uniq [][]byte
+	var rules [][]int32
+	for i, pat := range pats {
+		id, ok := byPat[string(pat)]
+		if !ok {
+			id = len(uniq)
+			byPat[string(pat)] = id
+			uniq = append(uniq, pat)
+			rules = append(rules, nil)
+		}
+		rules[id] = append(rules[id], p.rules[i]...)
+	}
+	p.rules = rules
+	p.ac = newAhoCorasick(uniq)
+}
+
+func (s *scratch) add(i int32) {
+	if s.seen[i/64]&(1<<(i%64)) == 0 {
+		s.seen[i/64] |= 1 << (i % 64)
+		s.cand = append(s.cand, i)
+	}
+}
+
+// sameTail reports whether payload is the last bytes of stream, so one
+// scan of the stream covers both.
+func sameTail(payload, stream []byte) bool {
+	n := len(payload)
+	return n <= len(stream) && bytes.Equal(stream[len(stream)-n:], payload)
+}
+
+func (s *scratch) collect(p *prefilter, bufs ...[]byte) {
+	for _, i := range p.always {
+		s.add(i)
+	}
+	if p.ac == nil {
+		return
+	}
+	for _, b := range bufs {
+		if len(b) > 0 {
+			p.ac.scan(b, func(id int32) {
+				for _, r := range p.rules[id] {
+					s.add(r)
+				}
+			})
+		}
+	}
+}
+
+// ordered sorts the candidates into evaluation order and clears the marks.
+func (s *scratch) ordered() []int32 {
+	slices.Sort(s.cand)
+	for _, i := range s.cand {
+		s.seen[i/64] &^= 1 << (i % 64)
+	}
+	return s.cand
+}
