@@ -42,7 +42,8 @@ func cmdRun(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	tool := fs.String("tool", "", "tcpkill or softips")
 	mode := fs.String("mode", "", "interactive or bulk")
-	block := fs.Int64("block-ns", 0, "wall-clock time the block took effect, Unix ns")
+	block := fs.Int64("block-ns", 0, "wall-clock time the block was issued, Unix ns")
+	ready := fs.Int64("ready-ns", 0, "wall-clock time the block command returned, Unix ns")
 	client := fs.String("client", "", "client address")
 	server := fs.String("server", "", "server address:port")
 	caps := map[string]*string{"ccap": nil, "scap": nil, "mcap": nil, "cend": nil, "send": nil}
@@ -52,7 +53,7 @@ func cmdRun(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	in := runInput{Tool: *tool, Mode: *mode, BlockNs: *block}
+	in := runInput{Tool: *tool, Mode: *mode, BlockNs: *block, ReadyNs: *ready}
 	if err := in.load(*client, *server, caps); err != nil {
 		return err
 	}

@@ -23,7 +23,8 @@ type endReport struct {
 // captures are.
 type runInput struct {
 	Tool, Mode     string
-	BlockNs        int64
+	BlockNs        int64 // the block was issued
+	ReadyNs        int64 // the blocker said it was in place (0: unknown)
 	Client, Server netip.Addr
 	Port           uint16 // the server's port
 	ClientSegs     []segment
@@ -39,6 +40,7 @@ type runResult struct {
 	Mode          string  `json:"mode"`
 	BothReset     bool    `json:"both_reset"`
 	ResetMs       float64 `json:"reset_ms"` // first packet after the block to the later reset
+	ReadyMs       float64 `json:"ready_ms"` // block issued to blocker in place
 	RSTSent       int     `json:"rst_sent"`
 	RSTReceived   int     `json:"rst_received"`
 	BytesThrough  int64   `json:"bytes_through"` // payload reaching either end after the trigger
@@ -57,8 +59,11 @@ type endpointView struct {
 
 func analyzeRun(in runInput) runResult {
 	res := runResult{Tool: in.Tool, Mode: in.Mode}
+	if in.ReadyNs > in.BlockNs {
+		res.ReadyMs = float64(in.ReadyNs-in.BlockNs) / 1e6
+	}
 	cs, ss := in.conn(in.ClientSegs), in.conn(in.ServerSegs)
-	t0, ok := firstAfter(in.BlockNs, cs, ss)
+	t0, ok := in.trigger(cs, ss)
 	if !ok {
 		res.Note = "no packet of the connection after the block"
 		return res
@@ -87,6 +92,17 @@ func analyzeRun(in runInput) runResult {
 	}
 	res.ResetMs = float64(max(in.ClientEnd.EndNs, in.ServerEnd.EndNs)-t0) / 1e6
 	return res
+}
+
+// trigger is the first packet after the blocker said it was in place: the
+// reset time measures the data path, the ready time the control path. A
+// blocker that acted before it said so is timed from the block command.
+func (in runInput) trigger(cs, ss []segment) (int64, bool) {
+	lastEnd := max(in.ClientEnd.EndNs, in.ServerEnd.EndNs)
+	if t0, ok := firstAfter(max(in.BlockNs, in.ReadyNs), cs, ss); ok && t0 < lastEnd {
+		return t0, true
+	}
+	return firstAfter(in.BlockNs, cs, ss)
 }
 
 // conn keeps the segments to or from the server's port, in time order.

@@ -69,6 +69,22 @@ func TestAnalyzeRun(t *testing.T) {
 	}
 }
 
+// TestTriggerAfterReady: the clock starts at the first packet after the
+// blocker said it was ready, unless the reset had already happened.
+func TestTriggerAfterReady(t *testing.T) {
+	in := runInput{BlockNs: 100e6, ReadyNs: 110500000, Port: 8080,
+		ClientEnd: endReport{End: "reset", EndNs: 126e6},
+		ServerEnd: endReport{End: "reset", EndNs: 123e6}}
+	cs := in.conn(clientCapture())
+	if t0, _ := in.trigger(cs, nil); t0 != 111e6 {
+		t.Errorf("trigger = %d, want the packet at 111 ms", t0)
+	}
+	in.ReadyNs = 200e6 // said ready only after both ends were reset
+	if t0, _ := in.trigger(cs, nil); t0 != 110e6 {
+		t.Errorf("late ready: trigger = %d, want the first packet after the block", t0)
+	}
+}
+
 func TestAnalyzeRunOneSideSurvives(t *testing.T) {
 	in := runInput{Tool: "softips", Mode: "bulk", BlockNs: 100e6, Client: cli.Addr(),
 		Server: srv.Addr(), Port: 8080, ClientSegs: clientCapture(),

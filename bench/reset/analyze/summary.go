@@ -91,11 +91,12 @@ func summarize(runs []runResult) []result.Row {
 }
 
 func groupRows(tool, mode string, runs []runResult) []result.Row {
-	var times, sent, bytes []float64
+	var times, sent, bytes, ready []float64
 	var notes []string
 	exact, challenges := 0, 0
 	for _, r := range runs {
 		sent = append(sent, float64(r.RSTSent))
+		ready = append(ready, r.ReadyMs)
 		bytes = append(bytes, float64(r.BytesThrough))
 		exact += r.ExactFirst
 		challenges += r.ChallengeACKs
@@ -128,7 +129,9 @@ func groupRows(tool, mode string, runs []runResult) []result.Row {
 	c := row("challenge_acks", "challenge ACKs provoked (all runs)", "ACKs")
 	c.Value = float64(challenges)
 	c.Extra = fmt.Sprintf("first RST exact at %d of %d ends", exact, 2*len(runs))
-	return []result.Row{t, s, b, c}
+	rd := row("ready_ms", "block command until the blocker is in place (median)", "ms")
+	rd.Value, rd.Extra = median(ready), fmt.Sprintf("max %.1f ms", maxOf(ready))
+	return []result.Row{t, rd, s, b, c}
 }
 
 func median(v []float64) float64 {

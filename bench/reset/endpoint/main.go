@@ -17,6 +17,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -88,38 +89,61 @@ func accept(addr string, maxT time.Duration) (net.Conn, error) {
 	return c, nil
 }
 
+// ending keeps the first way the connection failed, from the reader or a
+// writer: the kernel reports a reset only once, to whichever call comes
+// first, and the other then sees a plain end of file or a broken pipe.
+type ending struct {
+	mu   sync.Mutex
+	ns   int64
+	kind string
+}
+
+func (e *ending) set(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.kind == "" {
+		e.ns, e.kind = time.Now().UnixNano(), endOf(err)
+	}
+}
+
 // drive reads until the connection ends; the client also writes, and the
-// server echoes in interactive use (it echoes whatever it reads).
+// server echoes what it reads (in bulk use only the first MiB).
 func drive(conn net.Conn, role, mode string, maxT time.Duration) report {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(maxT))
 	r := report{Role: role}
 	var sent atomic.Int64
+	var end ending
 	done := make(chan struct{})
 	if role == "client" {
-		go write(conn, mode, &sent, done)
+		go write(conn, mode, &sent, &end, done)
 	}
 	buf := make([]byte, 256<<10)
 	for {
 		n, err := conn.Read(buf)
 		r.Received += int64(n)
 		if n > 0 && role == "server" && r.Received < 1<<20 {
-			if w, _ := conn.Write(buf[:n]); w > 0 {
-				sent.Add(int64(w))
+			w, werr := conn.Write(buf[:n])
+			sent.Add(int64(w))
+			if werr != nil {
+				end.set(werr)
 			}
 		}
 		if err != nil {
-			r.EndNs, r.End = time.Now().UnixNano(), endOf(err)
+			end.set(err)
 			break
 		}
 	}
 	close(done)
 	r.Sent = sent.Load()
+	end.mu.Lock()
+	r.EndNs, r.End = end.ns, end.kind
+	end.mu.Unlock()
 	return r
 }
 
 // write feeds the connection until it fails or done is closed.
-func write(conn net.Conn, mode string, sent *atomic.Int64, done <-chan struct{}) {
+func write(conn net.Conn, mode string, sent *atomic.Int64, end *ending, done <-chan struct{}) {
 	chunk, gap := make([]byte, 64<<10), time.Duration(0)
 	if mode == "interactive" {
 		chunk, gap = []byte("interactive 16B\n"), 100*time.Millisecond
@@ -133,6 +157,7 @@ func write(conn net.Conn, mode string, sent *atomic.Int64, done <-chan struct{})
 		n, err := conn.Write(chunk)
 		sent.Add(int64(n))
 		if err != nil {
+			end.set(err)
 			return
 		}
 		if gap > 0 {
@@ -143,7 +168,7 @@ func write(conn net.Conn, mode string, sent *atomic.Int64, done <-chan struct{})
 
 func endOf(err error) string {
 	switch {
-	case errors.Is(err, syscall.ECONNRESET):
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return "reset"
 	case errors.Is(err, io.EOF):
 		return "eof"
