@@ -7,6 +7,7 @@
 #
 #   stage       needs   what
 #   pcapfilter  -       libpcap as a block-table matcher (compile, memory, ns/pkt)
+#   xdpbench    root    the XDP classifier on pcapfilter's tables and frames
 #   gobench     (root)  the benchmarks beside the code; pkg/kernel's need root
 #   reset       root    time to reset a connection in the lab: tcpkill, softips
 #   memflood    -       memory under a flood of flows and block signals
@@ -24,7 +25,7 @@ ROOT=$(cd "$BENCH_DIR/.." && pwd)
 readonly BENCH_DIR ROOT
 readonly BUDGET=${BENCH_BUDGET:-840}
 readonly START=$SECONDS
-readonly ALL_STAGES=(pcapfilter gobench reset memflood)
+readonly ALL_STAGES=(pcapfilter xdpbench gobench reset memflood)
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -69,7 +70,8 @@ run_stage() {
 
 build() {
 	log "building the stage programs"
-	(cd "$ROOT" && go build -o "$WORK/bin/" ./bench/pcapfilter ./bench/gobench ./bench/report)
+	(cd "$ROOT" && go build -o "$WORK/bin/" ./bench/pcapfilter ./bench/xdpbench \
+		./bench/gobench ./bench/report)
 	if [[ -d $BENCH_DIR/memflood ]]; then
 		(cd "$ROOT" && go build -o "$WORK/bin/" ./bench/memflood) || true
 	fi
@@ -80,6 +82,20 @@ stage_pcapfilter() {
 	[[ ${BENCH_QUICK:-} == 1 ]] && sizes=10,100
 	run_stage pcapfilter 270 "$WORK/bin/pcapfilter" -out "$ROWS/pcapfilter.json" \
 		-sizes "$sizes" -budget 250s -cap 120s
+}
+
+# stage_xdpbench runs in a private mount namespace with a bpffs of its own,
+# so its pinned maps never appear in the machine's /sys/fs/bpf.
+stage_xdpbench() {
+	if [[ $(id -u) -ne 0 ]]; then
+		skip_rows xdpbench xdpbench:root "not run: BPF_PROG_TEST_RUN needs root"
+		return
+	fi
+	local repeat=50000
+	[[ ${BENCH_QUICK:-} == 1 ]] && repeat=5000
+	run_stage xdpbench 150 unshare --mount --propagation private sh -c \
+		'mount -t bpf bpf /sys/fs/bpf && exec "$0" "$@"' \
+		"$WORK/bin/xdpbench" -pin /sys/fs/bpf -out "$ROWS/xdpbench.json" -repeat "$repeat"
 }
 
 stage_gobench() {

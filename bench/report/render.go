@@ -28,6 +28,8 @@ func renderMarkdown(w io.Writer, r Report) {
 	renderHeadlines(w, r.Headlines)
 	renderCores(w, r.Cores)
 	renderLibpcap(w, r.Rows)
+	renderStage(w, r.Rows, "xdpbench",
+		"XDP classifier on the libpcap benchmark's table and frames (BPF_PROG_TEST_RUN)")
 	renderGobench(w, r.Rows)
 	renderStage(w, r.Rows, "reset", "Time to reset a connection (lab)")
 	renderStage(w, r.Rows, "memflood", "Memory under flood")
