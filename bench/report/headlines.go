@@ -237,6 +237,11 @@ func (in inputs) challengeACKs() Headline {
 	if t, ok := in.get("reset", "tcpkill/all/challenge_acks"); ok {
 		h.Baseline = fmt.Sprintf("tcpkill %g", t)
 	}
+	i, okI := in.get("reset", "softips/interactive/challenge_acks")
+	b, okB := in.get("reset", "softips/bulk/challenge_acks")
+	if okI && okB {
+		h.Measured = fmt.Sprintf("%g (interactive %g, bulk %g)", s, i, b)
+	}
 	return h
 }
 

@@ -7,8 +7,11 @@ import (
 )
 
 // challengeWindow is how soon after an inexact RST an endpoint's ACK of
-// its unchanged receive point counts as the challenge ACK it provoked.
-const challengeWindow = 10_000_000 // ns
+// its unchanged receive point counts as the challenge ACK it provoked. The
+// kernel sends that ACK while it handles the RST, so it comes at once and
+// before the endpoint handles any further segment; an ACK after more data
+// has arrived is an ordinary one.
+const challengeWindow = 2_000_000 // ns
 
 // endReport is what bench/reset/endpoint prints when it stops.
 type endReport struct {
@@ -153,6 +156,7 @@ func view(segs []segment, self netip.Addr, blockNs, t0, endNs int64) endpointVie
 				challengeUntil, challengeAck = s.ns+challengeWindow, rcvNxt
 			}
 		case in && !s.rst:
+			challengeUntil = 0 // an ACK after this answers the data, not the RST
 			rcvNxt = advance(rcvNxt, s)
 			if s.ns > t0 && (endNs == 0 || s.ns <= endNs) {
 				v.bytesAfter += int64(s.payload)

@@ -112,9 +112,12 @@ func TestChallengeNeedsUnchangedAck(t *testing.T) {
 		seg(120, srv, cli, 9999, 0, "R", 0),
 		seg(121, cli, srv, 1001, 4242, "A", 0), // ack is not the receive point
 		seg(140, cli, srv, 1001, 5001, "A", 0), // too late
+		seg(150, srv, cli, 9999, 0, "R", 0),
+		seg(150, srv, cli, 5001, 1001, "A", 10), // data arrives first
+		seg(150, cli, srv, 1001, 5011, "A", 0),  // so this ACK answers the data
 	}
-	if v := view(segs, cli.Addr(), 100e6, 110e6, 0); v.challenges != 0 || v.rstIn != 1 {
-		t.Errorf("view = %+v, want 1 RST and no challenge", v)
+	if v := view(segs, cli.Addr(), 100e6, 110e6, 0); v.challenges != 0 || v.rstIn != 2 {
+		t.Errorf("view = %+v, want 2 RSTs and no challenge", v)
 	}
 }
 
