@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/softips
 PKGS    ?= ./...
 APT_PKGS = clang llvm libbpf-dev bpftool libpcap-dev tcpdump iproute2 ethtool \
-           dsniff clamav-testfiles netcat-openbsd
+           dsniff clamav-testfiles netcat-openbsd iputils-ping util-linux
 
 .PHONY: help build generate deps test test-unit bench lab-up lab-down demo fmt vet
 

@@ -4,7 +4,9 @@
  * (Ethernet, up to two VLAN tags, IPv4 with options, IPv6 with a bounded
  * walk of extension headers, TCP), looks the TCP 4-tuple up in the block
  * table by tuple-space search in both directions, and asks user space to
- * reset matching flows through a ring buffer.
+ * reset matching flows through a ring buffer. It also hands TCP segments
+ * to the detection workers: a bounded snapshot on one of several rings,
+ * chosen so both directions of a flow share one.
  *
  * It is passive: every frame leaves with XDP_PASS, whatever it holds. It
  * must never drop, rewrite or redirect a frame, and never answer a RST.
@@ -16,6 +18,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
+#include <linux/time.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -40,14 +43,27 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } counters SEC(".maps");
 
-/* shapes: key = 0, value = the active shape set searched for every segment. */
+/*
+ * shapes: key = slot, value = a shape set. User space writes a slot that
+ * no packet reads, then points shape_slot at it, so a packet never sees a
+ * half-written set.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, SOFTIPS_SHAPE_SLOTS);
 	__type(key, __u32);
 	__type(value, struct softips_shape_set);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } shapes SEC(".maps");
+
+/* shape_slot: key = 0, value = the slot of shapes searched for every segment. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} shape_slot SEC(".maps");
 
 /* blocks: key = shape and masked tuple of one entry, value = its id and hits. */
 struct {
@@ -58,6 +74,20 @@ struct {
 	__type(value, struct softips_block_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } blocks SEC(".maps");
+
+/*
+ * block_filter: key = word index, value = 64 bits of a one-hash Bloom
+ * filter over the keys of blocks. User space sets a key's bit before it
+ * inserts the key and clears it only after the key is gone, so a clear bit
+ * proves a miss and saves the hash lookup.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SOFTIPS_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} block_filter SEC(".maps");
 
 /* inject_buckets: key = canonical flow, value = its inject token bucket. */
 struct {
@@ -136,7 +166,11 @@ struct cursor {
 	void *end;
 };
 
-/* packet is what the parser keeps of one TCP segment. */
+/*
+ * packet is what the parser keeps of one TCP segment: scalars only, so the
+ * matcher and the mirror (global functions, verified once) never see a
+ * packet pointer and the verifier does not explore them per parse path.
+ */
 struct packet {
 	__u32 src[4]; /* network order words; IPv4 in src[0] */
 	__u32 dst[4];
@@ -147,13 +181,13 @@ struct packet {
 	__u16 window;
 	__u16 payload_len;
 	__u16 vlans[SOFTIPS_MAX_VLANS];
-	__u16 ip_len;  /* IP header and extension bytes */
 	__u8 nvlans;
 	__u8 family;
 	__u8 flags;
 	__u8 ttl;
 	__u32 payload_off; /* frame offset of the TCP payload */
-	struct ethhdr *eth;
+	__u8 src_mac[ETH_ALEN];
+	__u8 dst_mac[ETH_ALEN];
 };
 
 struct vlan_hdr {
@@ -195,13 +229,16 @@ static __always_inline void *take(struct cursor *c, __u32 len)
 static __always_inline int parse_eth(struct cursor *c, struct packet *p, __u16 *proto)
 {
 	struct vlan_hdr *vh;
+	struct ethhdr *eth;
 	__u16 type;
 	int i;
 
-	p->eth = take(c, sizeof(*p->eth));
-	if (!p->eth)
+	eth = take(c, sizeof(*eth));
+	if (!eth)
 		return SOFTIPS_CNT_TRUNCATED;
-	type = bpf_ntohs(p->eth->h_proto);
+	__builtin_memcpy(p->src_mac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(p->dst_mac, eth->h_dest, ETH_ALEN);
+	type = bpf_ntohs(eth->h_proto);
 
 #pragma unroll
 	for (i = 0; i < SOFTIPS_MAX_VLANS; i++) {
@@ -243,38 +280,36 @@ static __always_inline int parse_ipv4(struct cursor *c, struct packet *p, __u16 
 	p->src[0] = ip->saddr;
 	p->dst[0] = ip->daddr;
 	p->ttl = ip->ttl;
-	p->ip_len = hlen;
 	*l4_len = tot - hlen;
 	return 0;
 }
 
-/* ipv6_skip_ext moves past one extension header; 0 = go on walking. */
-static __always_inline int ipv6_skip_ext(struct cursor *c, __u8 *next, __u32 *ext)
+/*
+ * The IPv6 extension walk and TCP read through bpf_xdp_load_bytes at a
+ * scalar offset: a packet pointer whose range differs on every path would
+ * make the verifier explore each chain of headers separately.
+ */
+
+/* ipv6_skip_ext moves *off past one extension header; 0 = go on walking. */
+static __always_inline int ipv6_skip_ext(struct xdp_md *ctx, __u32 *off, __u8 *next,
+					 __u32 *ext)
 {
-	struct ipv6_frag *fh;
-	struct ipv6_ext *eh;
+	struct ipv6_frag h; /* every extension header is at least 8 bytes */
 	__u32 len;
 
+	if (bpf_xdp_load_bytes(ctx, *off, &h, sizeof(h)))
+		return SOFTIPS_CNT_TRUNCATED;
 	if (*next == IPPROTO_FRAGMENT) {
-		fh = take(c, sizeof(*fh));
-		if (!fh)
-			return SOFTIPS_CNT_TRUNCATED;
-		if (fh->frag_off & bpf_htons(IP6_FRAG_OFFSET))
+		if (h.frag_off & bpf_htons(IP6_FRAG_OFFSET))
 			return SOFTIPS_CNT_FRAGMENT;
-		*next = fh->nexthdr;
-		*ext += sizeof(*fh);
-		return 0;
+		len = sizeof(h);
+	} else if (*next == IPPROTO_AH) {
+		len = ((__u32)h.reserved + 2) * 4; /* second byte: payload length */
+	} else {
+		len = ((__u32)h.reserved + 1) * 8; /* second byte: header length */
 	}
-	eh = take(c, sizeof(*eh));
-	if (!eh)
-		return SOFTIPS_CNT_TRUNCATED;
-	if (*next == IPPROTO_AH)
-		len = ((__u32)eh->len + 2) * 4;
-	else
-		len = ((__u32)eh->len + 1) * 8;
-	*next = eh->nexthdr;
-	if (!take(c, len - sizeof(*eh)))
-		return SOFTIPS_CNT_TRUNCATED;
+	*next = h.nexthdr;
+	*off += len;
 	*ext += len;
 	return 0;
 }
@@ -287,7 +322,8 @@ static __always_inline int is_ipv6_ext(__u8 next)
 }
 
 /* parse_ipv6 reads IPv6 and a bounded chain of extension headers. */
-static __always_inline int parse_ipv6(struct cursor *c, struct packet *p, __u16 *l4_len)
+static __always_inline int parse_ipv6(struct xdp_md *ctx, struct cursor *c, struct packet *p,
+				      __u32 *off, __u16 *l4_len)
 {
 	struct ipv6hdr *ip6 = take(c, sizeof(*ip6));
 	__u32 ext = 0, plen;
@@ -296,11 +332,12 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *p, __u16 
 
 	if (!ip6)
 		return SOFTIPS_CNT_TRUNCATED;
+	*off = c->pos - (void *)(long)ctx->data;
 	next = ip6->nexthdr;
 	for (i = 0; i < SOFTIPS_MAX_EXTHDRS; i++) {
 		if (!is_ipv6_ext(next))
 			break;
-		ret = ipv6_skip_ext(c, &next, &ext);
+		ret = ipv6_skip_ext(ctx, off, &next, &ext);
 		if (ret)
 			return ret;
 	}
@@ -316,70 +353,68 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *p, __u16 
 	__builtin_memcpy(p->src, &ip6->saddr, sizeof(p->src));
 	__builtin_memcpy(p->dst, &ip6->daddr, sizeof(p->dst));
 	p->ttl = ip6->hop_limit;
-	p->ip_len = sizeof(*ip6) + ext;
 	*l4_len = plen - ext;
 	return 0;
 }
 
-/* parse_tcp reads the TCP header with its options. */
-static __always_inline int parse_tcp(struct cursor *c, struct packet *p, __u16 l4_len)
+/* parse_tcp reads the TCP header at off and checks its options are there. */
+static __always_inline int parse_tcp(struct xdp_md *ctx, __u32 off, struct packet *p,
+				     __u16 l4_len)
 {
-	struct tcphdr *th = take(c, sizeof(*th));
+	__u32 frame = bpf_xdp_get_buff_len(ctx);
+	struct tcphdr th;
 	__u32 hlen;
 
-	if (!th)
+	if (bpf_xdp_load_bytes(ctx, off, &th, sizeof(th)))
 		return SOFTIPS_CNT_TRUNCATED;
-	hlen = (__u32)th->doff * 4;
-	if (hlen < sizeof(*th) || hlen > l4_len)
+	hlen = (__u32)th.doff * 4;
+	if (hlen < sizeof(th) || hlen > l4_len)
 		return SOFTIPS_CNT_MALFORMED;
-	if (!take(c, hlen - sizeof(*th)))
+	if (off + hlen > frame)
 		return SOFTIPS_CNT_TRUNCATED;
 
-	p->sport = bpf_ntohs(th->source);
-	p->dport = bpf_ntohs(th->dest);
-	p->seq = bpf_ntohl(th->seq);
-	p->ack = bpf_ntohl(th->ack_seq);
-	p->window = bpf_ntohs(th->window);
-	p->flags = ((__u8 *)th)[13];
+	p->sport = bpf_ntohs(th.source);
+	p->dport = bpf_ntohs(th.dest);
+	p->seq = bpf_ntohl(th.seq);
+	p->ack = bpf_ntohl(th.ack_seq);
+	p->window = bpf_ntohs(th.window);
+	p->flags = ((__u8 *)&th)[13];
 	p->payload_len = l4_len - hlen;
+	p->payload_off = off + hlen;
 	return 0;
 }
 
 /* parse_frame fills p from a whole frame; SOFTIPS_CNT_TCP when it is TCP. */
-static __always_inline int parse_frame(struct cursor *c, struct packet *p)
+static __always_inline int parse_frame(struct xdp_md *ctx, struct packet *p)
 {
+	struct cursor c = {
+		.pos = (void *)(long)ctx->data,
+		.end = (void *)(long)ctx->data_end,
+	};
 	__u16 proto = 0, l4_len = 0;
+	__u32 off = 0;
 	int ret;
 
-	ret = parse_eth(c, p, &proto);
+	ret = parse_eth(&c, p, &proto);
 	if (ret)
 		return ret;
-	if (proto == ETH_P_IP)
-		ret = parse_ipv4(c, p, &l4_len);
-	else if (proto == ETH_P_IPV6)
-		ret = parse_ipv6(c, p, &l4_len);
-	else
+	if (proto == ETH_P_IP) {
+		ret = parse_ipv4(&c, p, &l4_len);
+		off = c.pos - (void *)(long)ctx->data;
+	} else if (proto == ETH_P_IPV6) {
+		ret = parse_ipv6(ctx, &c, p, &off, &l4_len);
+	} else {
 		return SOFTIPS_CNT_NON_IP;
+	}
 	if (ret)
 		return ret;
-	ret = parse_tcp(c, p, l4_len);
+	ret = parse_tcp(ctx, off, p, l4_len);
 	return ret ? ret : SOFTIPS_CNT_TCP;
 }
 
-/* prefix_mask is the network-order mask of word w under prefix length plen. */
-static __always_inline __u32 prefix_mask(__u32 plen, __u32 w)
-{
-	__u32 lo = w * 32;
-
-	if (plen <= lo)
-		return 0;
-	if (plen >= lo + 32)
-		return 0xffffffff;
-	return bpf_htonl(0xffffffff << (lo + 32 - plen));
-}
-
-/* make_key masks the tuple (a:ap -> b:bp) to shape s. */
+/* make_key masks the tuple (a:ap -> b:bp) to shape s with its masks mk. */
 static __always_inline void make_key(struct softips_block_key *k, struct softips_shape s,
+				     const struct softips_shape_masks *mk,
 				     const __u32 *a, __u16 ap, const __u32 *b, __u16 bp)
 {
 	__u32 *ks = (__u32 *)k->src, *kd = (__u32 *)k->dst;
@@ -390,15 +425,39 @@ static __always_inline void make_key(struct softips_block_key *k, struct softips
 	k->dport = (s.flags & SOFTIPS_SHAPE_DPORT) ? bp : 0;
 #pragma unroll
 	for (w = 0; w < 4; w++) {
-		ks[w] = a[w] & prefix_mask(s.src_plen, w);
-		kd[w] = b[w] & prefix_mask(s.dst_plen, w);
+		ks[w] = a[w] & mk->src[w];
+		kd[w] = b[w] & mk->dst[w];
 	}
 }
 
-static __always_inline void record_hit(struct softips_block_val *v, __u64 now)
+/* key_hash mixes a block key's ten words; pkg/kernel computes the same. */
+static __always_inline __u32 key_hash(const struct softips_block_key *k)
 {
-	__sync_fetch_and_add(&v->hits, 1);
-	v->last_hit_ns = now;
+	const __u32 *w = (const __u32 *)k;
+	__u32 h = 0x2545f491;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < sizeof(*k) / 4; i++) {
+		h ^= w[i];
+		h *= 0x9e3779b1;
+		h ^= h >> 15;
+	}
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	return h;
+}
+
+/* lookup_block finds k in blocks, asking the filter first. */
+static __always_inline struct softips_block_val *lookup_block(const struct softips_block_key *k)
+{
+	__u32 h = key_hash(k);
+	__u32 word = (h >> 6) & (SOFTIPS_FILTER_WORDS - 1);
+	__u64 *bits = bpf_map_lookup_elem(&block_filter, &word);
+
+	if (!bits || !((*bits >> (h & 63)) & 1))
+		return NULL;
+	return bpf_map_lookup_elem(&blocks, k);
 }
 
 /* match_ctx carries one segment's tuple through the shape loop. */
@@ -411,44 +470,52 @@ struct match_ctx {
 	__u64 now;
 	__u64 entry; /* id of the first (most specific) match */
 	__u32 matched;
+	__u32 slot;  /* shape set read for this whole segment */
 };
+
+/* credit records a hit on v; the first entry credited is the one reported. */
+static __always_inline void credit(struct match_ctx *m, struct softips_block_val *v)
+{
+	if (!m->now) /* read the clock only for matches: most segments miss */
+		m->now = bpf_ktime_get_ns();
+	__sync_fetch_and_add(&v->hits, 1);
+	v->last_hit_ns = m->now;
+	if (!m->matched) {
+		m->matched = 1;
+		m->entry = v->entry_id;
+	}
+}
 
 /* match_shape looks shape i up in both orientations; 1 ends the loop. */
 static long match_shape(__u32 i, struct match_ctx *m)
 {
 	struct softips_block_val *fwd, *rev;
+	struct softips_shape_masks *mk;
 	struct softips_shape_set *set;
 	struct softips_block_key k;
 	struct softips_shape s;
 	__u64 idx = i;
-	__u32 zero = 0;
 
 	/* One 64-bit register, checked and used: the verifier sees the bound. */
 	asm volatile("" : "+r"(idx));
 	if (idx >= SOFTIPS_MAX_SHAPES)
 		return 1;
-	set = bpf_map_lookup_elem(&shapes, &zero);
+	set = bpf_map_lookup_elem(&shapes, &m->slot);
 	if (!set || idx >= set->count)
 		return 1;
 	s = set->shapes[idx];
 	if (s.family != m->family)
 		return 0;
+	mk = &set->masks[idx];
 
-	make_key(&k, s, m->src, m->sport, m->dst, m->dport);
-	fwd = bpf_map_lookup_elem(&blocks, &k);
+	make_key(&k, s, mk, m->src, m->sport, m->dst, m->dport);
+	fwd = lookup_block(&k);
 	if (fwd)
-		record_hit(fwd, m->now);
-	make_key(&k, s, m->dst, m->dport, m->src, m->sport);
-	rev = bpf_map_lookup_elem(&blocks, &k);
+		credit(m, fwd);
+	make_key(&k, s, mk, m->dst, m->dport, m->src, m->sport);
+	rev = lookup_block(&k);
 	if (rev && rev != fwd)
-		record_hit(rev, m->now);
-
-	if (!fwd)
-		fwd = rev;
-	if (fwd && !m->matched) {
-		m->matched = 1;
-		m->entry = fwd->entry_id;
-	}
+		credit(m, rev);
 	return 0;
 }
 
@@ -456,19 +523,22 @@ static long match_shape(__u32 i, struct match_ctx *m)
  * match_blocks searches every active shape in both orientations, crediting
  * each matching entry; returns 1 on a match with its entry id in *entry.
  */
-static __always_inline int match_blocks(const struct packet *p, __u64 now, __u64 *entry)
+static __always_inline int match_blocks(const struct packet *p, __u64 *now, __u64 *entry)
 {
 	struct match_ctx m = {
 		.sport = p->sport,
 		.dport = p->dport,
 		.family = p->family,
-		.now = now,
 	};
+	__u32 zero = 0, *slot = bpf_map_lookup_elem(&shape_slot, &zero);
 
+	if (slot)
+		m.slot = *slot;
 	__builtin_memcpy(m.src, p->src, sizeof(m.src));
 	__builtin_memcpy(m.dst, p->dst, sizeof(m.dst));
 	bpf_loop(SOFTIPS_MAX_SHAPES, match_shape, &m, 0);
 	*entry = m.entry;
+	*now = m.now;
 	return m.matched;
 }
 
@@ -487,8 +557,9 @@ static __always_inline int addr_cmp(const __u32 *a, const __u32 *b)
 	return 0;
 }
 
-/* flow_key fills the canonical key shared by both directions of p's flow. */
-static __always_inline void flow_key(struct softips_flow_key *fk, const struct packet *p)
+/* flow_key fills the canonical key shared by both directions of p's flow;
+ * it returns 1 when p goes from the lower endpoint to the higher. */
+static __always_inline int flow_key(struct softips_flow_key *fk, const struct packet *p)
 {
 	int c = addr_cmp(p->src, p->dst);
 	int src_low = c < 0 || (c == 0 && p->sport <= p->dport);
@@ -506,26 +577,14 @@ static __always_inline void flow_key(struct softips_flow_key *fk, const struct p
 		fk->lo_port = p->dport;
 		fk->hi_port = p->sport;
 	}
+	return src_low;
 }
 
-/* take_token spends one token of the flow's bucket; 0 when it is empty. */
-static __always_inline int take_token(const struct packet *p, __u64 now)
+/* refill adds the tokens earned since the bucket was last refilled. */
+static __always_inline void refill(struct softips_bucket *b, __u64 now)
 {
-	struct softips_bucket fresh = {}, *b;
-	struct softips_flow_key fk;
-	__u64 add;
+	__u64 add = (now - b->last_ns) / rate_interval_ns;
 
-	if (!rate_interval_ns)
-		return 1;
-	flow_key(&fk, p);
-	b = bpf_map_lookup_elem(&inject_buckets, &fk);
-	if (!b) {
-		fresh.last_ns = now;
-		fresh.tokens = rate_burst ? rate_burst - 1 : 0;
-		bpf_map_update_elem(&inject_buckets, &fk, &fresh, BPF_ANY);
-		return rate_burst > 0;
-	}
-	add = (now - b->last_ns) / rate_interval_ns;
 	if (add >= rate_burst) {
 		b->tokens = rate_burst;
 		b->last_ns = now;
@@ -535,20 +594,30 @@ static __always_inline int take_token(const struct packet *p, __u64 now)
 			b->tokens = rate_burst;
 		b->last_ns += add * rate_interval_ns;
 	}
-	if (!b->tokens)
-		return 0;
-	b->tokens -= 1;
-	return 1;
 }
 
-/* queue_inject pushes one request to the injector and wakes it at once. */
-static __always_inline int queue_inject(const struct packet *p, __u64 entry, __u64 now)
+/* bucket_of returns p's flow bucket, made full when new, and the packet's
+ * direction within the flow (0: lower endpoint to higher). */
+static __always_inline struct softips_bucket *bucket_of(const struct packet *p, __u64 now,
+							int *dir)
 {
-	struct softips_inject_req *r;
+	struct softips_bucket *b, fresh = {};
+	struct softips_flow_key fk;
 
-	r = bpf_ringbuf_reserve(&inject_reqs, sizeof(*r), 0);
-	if (!r)
-		return SOFTIPS_CNT_INJECT_FULL;
+	*dir = !flow_key(&fk, p);
+	b = bpf_map_lookup_elem(&inject_buckets, &fk);
+	if (b)
+		return b;
+	fresh.last_ns = now;
+	fresh.tokens = rate_burst;
+	bpf_map_update_elem(&inject_buckets, &fk, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&inject_buckets, &fk);
+}
+
+/* fill_req writes the inject request of segment p into r. */
+static __always_inline void fill_req(struct softips_inject_req *r, const struct packet *p,
+				     __u64 entry, __u64 now)
+{
 	r->ts_ns = now;
 	r->entry_id = entry;
 	__builtin_memcpy(r->src, p->src, 16);
@@ -561,29 +630,114 @@ static __always_inline int queue_inject(const struct packet *p, __u64 entry, __u
 	r->payload_len = p->payload_len;
 	r->vlans[0] = p->vlans[0];
 	r->vlans[1] = p->vlans[1];
-	__builtin_memcpy(r->src_mac, p->eth->h_source, 6);
-	__builtin_memcpy(r->dst_mac, p->eth->h_dest, 6);
+	__builtin_memcpy(r->src_mac, p->src_mac, ETH_ALEN);
+	__builtin_memcpy(r->dst_mac, p->dst_mac, ETH_ALEN);
 	r->family = p->family;
 	r->tcp_flags = p->flags;
 	r->ttl = p->ttl;
 	r->nvlans = p->nvlans;
+}
+
+/* queue_inject pushes one request to the injector and wakes it at once. */
+static __always_inline int queue_inject(const struct packet *p, __u64 entry, __u64 now)
+{
+	struct softips_inject_req *r;
+
+	r = bpf_ringbuf_reserve(&inject_reqs, sizeof(*r), 0);
+	if (!r)
+		return SOFTIPS_CNT_INJECT_FULL;
+	fill_req(r, p, entry, now);
 	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
 	return SOFTIPS_CNT_INJECT_QUEUED;
 }
 
-/* classify matches a parsed segment; returns what became of it, 0 = no match. */
-static __always_inline int classify(const struct packet *p, __u64 now)
+/* send_deferred pushes a waiting request of direction dir, if a token allows. */
+static __always_inline void send_deferred(struct softips_bucket *b, int dir)
 {
-	__u64 entry = 0;
+	struct softips_inject_req *r;
+	__u32 bit = dir ? SOFTIPS_HELD_DIR1 : SOFTIPS_HELD_DIR0;
 
-	if (!match_blocks(p, now, &entry))
+	if (!(b->held & bit) || !b->tokens)
+		return;
+	r = bpf_ringbuf_reserve(&inject_reqs, sizeof(*r), 0);
+	if (!r) {
+		count(SOFTIPS_CNT_INJECT_FULL);
+		return;
+	}
+	__builtin_memcpy(r, &b->deferred[dir ? 1 : 0], sizeof(*r));
+	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
+	b->tokens -= 1;
+	b->held &= ~bit;
+	count(SOFTIPS_CNT_INJECT_DEFERRED);
+}
+
+/* flush_deferred is the bucket timer: it sends what waits, re-arming while
+ * requests still wait for tokens. */
+static int flush_deferred(void *map, struct softips_flow_key *key, struct softips_bucket *b)
+{
+	b->held &= ~SOFTIPS_HELD_ARMED;
+	refill(b, bpf_ktime_get_ns());
+	send_deferred(b, 0);
+	send_deferred(b, 1);
+	if (b->held & (SOFTIPS_HELD_DIR0 | SOFTIPS_HELD_DIR1)) {
+		b->held |= SOFTIPS_HELD_ARMED;
+		bpf_timer_start(&b->timer, rate_interval_ns, 0);
+	}
+	return 0;
+}
+
+/* defer_inject keeps p as its direction's newest waiting request and arms
+ * the flow's timer for when the next token is due. */
+static __always_inline void defer_inject(struct softips_bucket *b, const struct packet *p,
+					 __u64 entry, __u64 now, int dir)
+{
+	fill_req(&b->deferred[dir ? 1 : 0], p, entry, now);
+	b->held |= dir ? SOFTIPS_HELD_DIR1 : SOFTIPS_HELD_DIR0;
+	if (b->held & SOFTIPS_HELD_ARMED)
+		return;
+	bpf_timer_init(&b->timer, &inject_buckets, CLOCK_MONOTONIC); /* -EBUSY once set up */
+	bpf_timer_set_callback(&b->timer, flush_deferred);
+	b->held |= SOFTIPS_HELD_ARMED;
+	bpf_timer_start(&b->timer, b->last_ns + rate_interval_ns - now, 0);
+}
+
+/* rate_limit sends p's request now if its flow has a token, else defers it. */
+static __always_inline int rate_limit(const struct packet *p, __u64 entry, __u64 now)
+{
+	struct softips_bucket *b;
+	int dir;
+
+	if (!rate_interval_ns)
+		return queue_inject(p, entry, now);
+	b = bucket_of(p, now, &dir);
+	if (!b)
+		return queue_inject(p, entry, now);
+	refill(b, now);
+	if (b->tokens) {
+		b->tokens -= 1;
+		b->held &= dir ? ~SOFTIPS_HELD_DIR1 : ~SOFTIPS_HELD_DIR0; /* superseded */
+		return queue_inject(p, entry, now);
+	}
+	defer_inject(b, p, entry, now, dir);
+	return SOFTIPS_CNT_RATE_LIMITED;
+}
+
+/*
+ * softips_classify matches a parsed segment; returns what became of it,
+ * 0 = no match. A global function: the verifier checks it once.
+ */
+__noinline int softips_classify(const struct packet *p)
+{
+	__u64 entry = 0, now = 0;
+
+	if (!p)
+		return 0;
+	if (!match_blocks(p, &now, &entry))
 		return 0;
 	count(SOFTIPS_CNT_MATCHED);
 	if (p->flags & SOFTIPS_TCP_RST)
 		return SOFTIPS_CNT_RST_IGNORED;
-	if (!take_token(p, now))
-		return SOFTIPS_CNT_RATE_LIMITED;
-	return queue_inject(p, entry, now);
+	return rate_limit(p, entry, now);
 }
 
 /* flow_hash mixes a canonical flow key: both directions get one value. */
@@ -605,15 +759,14 @@ static __always_inline __u32 flow_hash(const struct softips_flow_key *fk)
 /* snap_bytes is how much of the frame one snapshot keeps. */
 static __always_inline __u32 snap_bytes(struct xdp_md *ctx, const struct packet *p)
 {
-	__u32 frame = ctx->data_end - ctx->data;
+	__u32 frame = bpf_xdp_get_buff_len(ctx);
 	__u32 want = p->payload_off + snap_len;
 
 	return want < frame ? want : frame;
 }
 
 /* copy_out sends a snapshot to the flow's ring; counts drops per ring. */
-static __always_inline int copy_out(struct xdp_md *ctx, const struct packet *p, __u32 shard,
-				    __u64 now)
+static __always_inline int copy_out(struct xdp_md *ctx, const struct packet *p, __u32 shard)
 {
 	struct snapshot *snap;
 	__u64 cap = snap_bytes(ctx, p);
@@ -626,12 +779,14 @@ static __always_inline int copy_out(struct xdp_md *ctx, const struct packet *p, 
 		return SOFTIPS_CNT_MIRROR_FULL;
 	/* One register, checked and used: the verifier sees the bound. */
 	asm volatile("" : "+r"(cap));
-	if (cap == 0 || cap > SOFTIPS_SNAP_MAX)
+	if (cap > SOFTIPS_SNAP_MAX)
 		cap = SOFTIPS_SNAP_MAX;
+	if (cap == 0)
+		return SOFTIPS_CNT_MIRROR_SKIPPED;
 	if (bpf_xdp_load_bytes(ctx, 0, snap->data, cap))
 		return SOFTIPS_CNT_TRUNCATED;
-	snap->hdr.ts_ns = now;
-	snap->hdr.orig_len = ctx->data_end - ctx->data;
+	snap->hdr.ts_ns = bpf_ktime_get_ns();
+	snap->hdr.orig_len = bpf_xdp_get_buff_len(ctx);
 	snap->hdr.cap_len = cap;
 	if (bpf_ringbuf_output(ring, snap, sizeof(snap->hdr) + cap, 0)) {
 		__u64 *d = bpf_map_lookup_elem(&mirror_drops, &shard);
@@ -644,44 +799,40 @@ static __always_inline int copy_out(struct xdp_md *ctx, const struct packet *p, 
 }
 
 /*
- * mirror hands the segment to detection: payload, or any of SYN/FIN/RST,
+ * softips_mirror hands the segment to detection: payload, or any of SYN/FIN/RST,
  * on the ring of its flow's shard, unless user space bypassed its payload.
  */
-static __always_inline int mirror(struct xdp_md *ctx, const struct packet *p, __u64 now)
+__noinline int softips_mirror(struct xdp_md *ctx, const struct packet *p)
 {
-	__u8 ctl = p->flags & (SOFTIPS_TCP_SYN | SOFTIPS_TCP_FIN | SOFTIPS_TCP_RST);
 	struct softips_flow_key fk;
 	__u32 shard;
+	__u8 ctl;
 
-	if (!shard_count)
+	if (!shard_count || !p)
 		return 0;
+	ctl = p->flags & (SOFTIPS_TCP_SYN | SOFTIPS_TCP_FIN | SOFTIPS_TCP_RST);
 	if (!ctl && !p->payload_len)
 		return SOFTIPS_CNT_MIRROR_SKIPPED;
 	flow_key(&fk, p);
 	if (!ctl && bpf_map_lookup_elem(&mirror_bypass, &fk))
 		return SOFTIPS_CNT_MIRROR_BYPASSED;
 	shard = flow_hash(&fk) % shard_count;
-	return copy_out(ctx, p, shard, now);
+	return copy_out(ctx, p, shard);
 }
 
-SEC("xdp")
+/* xdp.frags: jumbo frames on a mirror port arrive in several buffers. */
+SEC("xdp.frags")
 int softips_xdp(struct xdp_md *ctx)
 {
-	struct cursor c = {
-		.pos = (void *)(long)ctx->data,
-		.end = (void *)(long)ctx->data_end,
-	};
 	struct packet p = {};
-	__u64 now = bpf_ktime_get_ns();
 	int verdict, mirrored = 0;
 
 	count(SOFTIPS_CNT_PACKETS);
-	verdict = parse_frame(&c, &p);
+	verdict = parse_frame(ctx, &p);
 	if (verdict == SOFTIPS_CNT_TCP) {
 		count(SOFTIPS_CNT_TCP);
-		p.payload_off = c.pos - (void *)(long)ctx->data;
-		verdict = classify(&p, now);
-		mirrored = mirror(ctx, &p, now);
+		verdict = softips_classify(&p);
+		mirrored = softips_mirror(ctx, &p);
 	}
 	if (verdict)
 		count(verdict);

@@ -11,12 +11,14 @@
 #include <linux/types.h>
 
 #define SOFTIPS_MAX_SHAPES 32      /* distinct active shapes searched per packet */
+#define SOFTIPS_SHAPE_SLOTS 3      /* shape sets in rotation: one live, two being written */
 #define SOFTIPS_MAX_BLOCKS 262144  /* block table capacity */
 #define SOFTIPS_MAX_VLANS 2        /* 802.1Q and QinQ: outer and inner tag */
 #define SOFTIPS_MAX_EXTHDRS 8      /* IPv6 extension headers walked before giving up */
 #define SOFTIPS_MAX_RINGS 8        /* detection mirror shards */
 #define SOFTIPS_SNAP_MAX 2048      /* upper bound of one mirrored snapshot */
 #define SOFTIPS_FLOWS_MAX 65536    /* LRU flows for rate limit and bypass */
+#define SOFTIPS_FILTER_WORDS 16384 /* block filter: 2^20 bits in 64-bit words */
 
 /* Address families as stored in keys and records. */
 #define SOFTIPS_FAMILY_V4 4
@@ -56,6 +58,7 @@ enum softips_counter {
 	SOFTIPS_CNT_MIRROR_FULL,     /* snapshots lost: ring full */
 	SOFTIPS_CNT_MIRROR_BYPASSED, /* payload of a bypassed flow, not mirrored */
 	SOFTIPS_CNT_MIRROR_SKIPPED,  /* no payload and no SYN/FIN/RST: not mirrored */
+	SOFTIPS_CNT_INJECT_DEFERRED, /* rate-limited requests sent later by the flow's timer */
 	SOFTIPS_CNT_MAX,
 };
 
@@ -71,11 +74,21 @@ struct softips_shape {
 	__u8 flags;    /* SOFTIPS_SHAPE_SPORT | SOFTIPS_SHAPE_DPORT */
 };
 
+/*
+ * softips_shape_masks holds a shape's prefix masks as network-order words,
+ * computed by user space so the classifier only ANDs.
+ */
+struct softips_shape_masks {
+	__u32 src[4];
+	__u32 dst[4];
+};
+
 /* softips_shape_set is the whole active shape set, read with one lookup. */
 struct softips_shape_set {
 	__u32 count;
 	__u32 generation; /* bumped by user space on every change */
 	struct softips_shape shapes[SOFTIPS_MAX_SHAPES];
+	struct softips_shape_masks masks[SOFTIPS_MAX_SHAPES];
 };
 
 /*
@@ -112,13 +125,6 @@ struct softips_flow_key {
 	__u8 pad[3];
 };
 
-/* softips_bucket is a per-flow token bucket for inject requests. */
-struct softips_bucket {
-	__u64 last_ns; /* time the bucket was last refilled */
-	__u32 tokens;
-	__u32 pad;
-};
-
 /*
  * softips_inject_req asks the injector to reset the flow of one matched
  * segment. Numbers are in host order; MACs and addresses as on the wire.
@@ -141,6 +147,26 @@ struct softips_inject_req {
 	__u8 tcp_flags;
 	__u8 ttl;       /* TTL or hop limit */
 	__u8 nvlans;
+};
+
+/* Bits of softips_bucket.held. */
+#define SOFTIPS_HELD_DIR0  1 /* deferred[0] (lower endpoint to higher) is waiting */
+#define SOFTIPS_HELD_DIR1  2 /* deferred[1] (higher to lower) is waiting */
+#define SOFTIPS_HELD_ARMED 4 /* the timer is running */
+
+/*
+ * softips_bucket is the inject token bucket of one flow. A request refused
+ * for want of a token is not lost: the newest one of each direction waits
+ * in deferred[] and the flow's timer sends it when the next token is due,
+ * so the last segment of a flow (often the ACK whose numbers a reset
+ * needs) always reaches the injector.
+ */
+struct softips_bucket {
+	__u64 last_ns; /* time the bucket was last refilled */
+	__u32 tokens;
+	__u32 held;    /* SOFTIPS_HELD_* bits */
+	struct bpf_timer timer;
+	struct softips_inject_req deferred[2];
 };
 
 /*

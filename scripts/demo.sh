@@ -24,6 +24,10 @@ readonly DAEMON_LOG=$WORK/softips.log
 readonly WITH_BPFFS='mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf; exec "$0" "$@"'
 PIDS=()
 
+# One lab at a time: the end-to-end tests take the same lock.
+exec 9>"${TMPDIR:-/tmp}/softips-lab.lock"
+flock -w 180 9 || { echo "demo: the lab is busy (lock held for 180 s)" >&2; exit 1; }
+
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
 

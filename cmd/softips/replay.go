@@ -9,13 +9,14 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/softips/softips/pkg/av"
 	"github.com/softips/softips/pkg/detect"
 	"github.com/softips/softips/pkg/offline"
 )
 
 func replayCmd() *cobra.Command {
-	var rules []string
-	var eve, rstOut string
+	var rules, avFiles []string
+	var eve, rstOut, avPolicy string
 	var midstream bool
 	c := &cobra.Command{
 		Use:   "replay FILE",
@@ -33,7 +34,18 @@ func replayCmd() *cobra.Command {
 			for _, s := range skipped {
 				fmt.Fprintf(cmd.ErrOrStderr(), "rule skipped: %s\n", s.Error())
 			}
-			o := offline.Options{Rules: rs, Midstream: midstream, Out: cmd.OutOrStdout()}
+			o := offline.Options{Rules: rs, Midstream: midstream, Out: cmd.OutOrStdout(),
+				AVPolicy: avPolicy}
+			if len(avFiles) > 0 {
+				db, skipped, err := av.LoadFiles(avFiles...)
+				if err != nil {
+					return fmt.Errorf("replay: %w", err)
+				}
+				for _, s := range skipped {
+					fmt.Fprintf(cmd.ErrOrStderr(), "signature skipped: %s\n", s.Error())
+				}
+				o.AV = db
+			}
 			if eve != "" {
 				w, closeEVE, err := openOut(eve, cmd.OutOrStdout())
 				if err != nil {
@@ -55,6 +67,10 @@ func replayCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringSliceVar(&rules, "rules", nil, "rule files (repeatable)")
+	c.Flags().StringSliceVar(&avFiles, "av", nil, "ClamAV-format signature files or "+
+		"directories (repeatable)")
+	c.Flags().StringVar(&avPolicy, "av-policy", "client-server-port", "fields an antivirus "+
+		"block keeps: client-server-port, client or pair")
 	c.Flags().StringVar(&eve, "eve", "", "write EVE JSON alerts to this file (- for stdout)")
 	c.Flags().StringVar(&rstOut, "rst-out", "", "write the RST frames softips would send "+
 		"to this pcap")

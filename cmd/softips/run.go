@@ -45,8 +45,10 @@ func runCmd() *cobra.Command {
 	f.StringVar(&o.Inject, "inject", "", "management interface the RSTs leave through")
 	f.StringVar(&o.ConfigPath, "config", "", "YAML configuration file (defaults if empty)")
 	f.StringSliceVar(&o.Rules, "rules", nil, "Suricata-syntax rule files (repeatable)")
-	f.StringVar(&o.StateDir, "state-dir", "/var/lib/softips", "where admin and derived "+
-		"blocks persist")
+	f.StringSliceVar(&o.AV, "av", nil, "ClamAV-format signature files or directories "+
+		"(repeatable; unpack .cvd with sigtool --unpack first)")
+	f.StringVar(&o.StateDir, "state-dir", "", "where admin and derived blocks persist "+
+		"(default: table.state_dir of the config, /var/lib/softips)")
 	f.StringVar(&o.EVE, "eve", "", "EVE JSON alert output file (- for stdout)")
 	f.StringVar(&o.PinPath, "pin-path", "/sys/fs/bpf/softips", "bpffs directory for the maps")
 	f.StringVar(&listen, "listen", "unix://"+defaultSocket, "API address (unix://PATH)")

@@ -69,11 +69,12 @@ type Detect struct {
 
 // MultiSession is one rule counting across connections.
 type MultiSession struct {
-	Name   string   `yaml:"name"`
-	By     string   `yaml:"by"`     // src, dst or pair
-	Count  int      `yaml:"count"`  // signal when more connections than this
-	Window Duration `yaml:"window"` // within this time
-	Keep   string   `yaml:"keep"`   // fields the block signal keeps, e.g. "src"
+	Name      string   `yaml:"name"`
+	By        string   `yaml:"by"`        // src, dst or pair
+	Classtype string   `yaml:"classtype"` // count only alerts of this classtype; "": all
+	Count     int      `yaml:"count"`     // signal when more alerts than this
+	Window    Duration `yaml:"window"`    // within this time
+	Keep      string   `yaml:"keep"`      // fields the block signal keeps, e.g. "src"
 }
 
 // Inject configures active response (read by package inject).
@@ -88,6 +89,9 @@ type Inject struct {
 type AV struct {
 	Signatures   []string `yaml:"signatures"`     // ClamAV-format signature files
 	MaxScanBytes int      `yaml:"max_scan_bytes"` // per stream
+	// Policy is which fields a hit's block signal keeps: client-server-port
+	// (client/32 0 server/32 port, the default), client or pair.
+	Policy string `yaml:"policy"`
 }
 
 // Default returns the configuration of DESIGN §4-5 and of the later

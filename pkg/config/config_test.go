@@ -61,7 +61,8 @@ detect:
   vars: {HOME_NET: "[198.51.100.0/24]"}
   promote: [reject]
   multi_session:
-    - {name: ssh-brute, by: src, count: 20, window: 1m, keep: src}
+    - {name: ssh-brute, by: src, classtype: attempted-admin, count: 20, window: 1m,
+       keep: src}
 inject:
   ttl: 32
   budget: 200
@@ -87,8 +88,8 @@ func TestParseFull(t *testing.T) {
 		{"lifetime 4", c.Table.Lifetimes[3], Duration(90 * time.Second)},
 		{"vars", c.Detect.Vars, map[string]string{"HOME_NET": "[198.51.100.0/24]",
 			"EXTERNAL_NET": "any"}},
-		{"multi", c.Detect.MultiSession[0], MultiSession{"ssh-brute", "src", 20,
-			Duration(time.Minute), "src"}},
+		{"multi", c.Detect.MultiSession[0], MultiSession{Name: "ssh-brute", By: "src",
+			Classtype: "attempted-admin", Count: 20, Window: Duration(time.Minute), Keep: "src"}},
 		{"flow interval", c.Inject.FlowInterval, Duration(500 * time.Millisecond)},
 		{"av", c.AV.MaxScanBytes, 65536},
 		{"protected", len(c.TableOptions().Guard.Protected), 4},
@@ -138,6 +139,8 @@ func TestParseErrors(t *testing.T) {
 			`line 2: detect.promote[1]: unknown action "block"`},
 		{"detect:\n  multi_session:\n    - name: x\n      by: host\n      count: 3\n" +
 			"      window: 1m\n", `line 4: detect.multi_session[0].by: unknown grouping "host"`},
+		{"av:\n  policy: everyone\n", `line 2: av.policy: unknown policy "everyone" ` +
+			`(want client-server-port, client or pair)`},
 		{"inject:\n  ttl: 300\n", "line 2: inject.ttl: must be between 1 and 255, got 300"},
 		{"invariant: {threshold: 3}\n---\ninvariant: {threshold: 4}\n",
 			"line 2: only one YAML document is allowed"},

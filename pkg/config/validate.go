@@ -61,6 +61,7 @@ func (c *Config) validate(root *yaml.Node) error {
 	c.Guard.check(k)
 	c.Detect.check(k)
 	c.Inject.check(k)
+	c.AV.check(k)
 	k.atLeast("av.max_scan_bytes", c.AV.MaxScanBytes, 0)
 	return errors.Join(k.errs...)
 }
@@ -97,6 +98,13 @@ func (g Guard) check(k *checker) {
 	k.between("guard.min_invariants", g.MinInvariants, 1, 4)
 	k.between("guard.max_width_v4", g.MaxWidthV4, 0, 32)
 	k.between("guard.max_width_v6", g.MaxWidthV6, 0, 128)
+}
+
+func (a AV) check(k *checker) {
+	if !slices.Contains([]string{"", "client-server-port", "client", "pair"}, a.Policy) {
+		k.fail("av.policy", "unknown policy %q (want client-server-port, client or pair)",
+			a.Policy)
+	}
 }
 
 func (d Detect) check(k *checker) {

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/softips/softips/pkg/api"
 	"github.com/softips/softips/pkg/blocktable"
+	"github.com/softips/softips/pkg/config"
 	"github.com/softips/softips/pkg/inject"
 	"github.com/softips/softips/pkg/invariant"
 	"github.com/softips/softips/pkg/kernel"
@@ -29,6 +31,7 @@ type Options struct {
 	Inject     string // management interface (RSTs)
 	ConfigPath string
 	Rules      []string
+	AV         []string // ClamAV-format signature files or directories
 	StateDir   string
 	Socket     string // API unix socket path
 	EVE        string // alert output file, "-" for stdout
@@ -50,6 +53,8 @@ type Daemon struct {
 	sender  *inject.Sender
 	tracker *inject.Tracker
 	protect []blocktable.Protected
+	cfg     *config.Config
+	det     *detection
 
 	syncMu    sync.Mutex
 	syncedGen uint64
@@ -74,10 +79,13 @@ func Run(ctx context.Context, o Options) (err error) {
 		Msg("softips running")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	go func() { errc <- api.Serve(ctx, l, api.Handler(d)) }()
 	go func() { errc <- d.cls.ReadInjects(ctx, d.onInject) }()
 	go func() { errc <- d.tickLoop(ctx) }()
+	if d.det != nil {
+		go func() { errc <- d.runDetection(ctx) }()
+	}
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
@@ -95,6 +103,9 @@ func (d *Daemon) open() error {
 		return fmt.Errorf("--monitor and --inject are both %q: RSTs must leave through "+
 			"a separate management interface", d.o.Monitor)
 	}
+	if err := d.loadConfig(); err != nil {
+		return err
+	}
 	protect, err := protectedPrefixes(d.o.Inject, d.o.Monitor)
 	if err != nil {
 		return err
@@ -103,28 +114,64 @@ func (d *Daemon) open() error {
 	if err := d.openTable(); err != nil {
 		return err
 	}
+	if err := d.openDetection(); err != nil {
+		return err
+	}
 	if err := d.openKernel(); err != nil {
 		return err
 	}
 	return d.openInjector()
 }
 
+func (d *Daemon) loadConfig() error {
+	d.cfg = config.Default()
+	if d.o.ConfigPath == "" {
+		return nil
+	}
+	c, err := config.Load(d.o.ConfigPath)
+	if err != nil {
+		return err
+	}
+	d.cfg = c
+	return nil
+}
+
 func (d *Daemon) openTable() error {
-	to := blocktable.DefaultOptions()
-	to.StateDir = d.o.StateDir
-	to.Guard.Protected = d.protect
+	to := d.cfg.TableOptions()
+	if d.o.StateDir != "" {
+		to.StateDir = d.o.StateDir
+	}
+	to.Guard.Protected = append(to.Guard.Protected, d.protect...)
+	d.protect = to.Guard.Protected
 	to.OnChange = func(uint64) { d.sync() }
 	t, err := blocktable.Open(to)
 	if err != nil {
 		return fmt.Errorf("open block table: %w", err)
 	}
 	d.table = t
-	d.inv, err = invariant.New(t, invariant.DefaultOptions())
+	io, err := d.cfg.InvariantOptions()
+	if err != nil {
+		return err
+	}
+	d.inv, err = invariant.New(t, io)
 	return err
 }
 
 func (d *Daemon) openKernel() error {
-	cls, err := kernel.Load(kernel.Options{PinPath: d.o.PinPath})
+	ko := kernel.Options{PinPath: d.o.PinPath}
+	if d.o.PinPath == "" {
+		d.o.PinPath = kernel.DefaultPinPath
+		ko.PinPath = d.o.PinPath
+	}
+	// Pins live below a bpffs; mount one on the parent where the host has
+	// none (ip netns exec gives each command a /sys without it).
+	if err := kernel.EnsureBPFFS(filepath.Dir(d.o.PinPath)); err != nil {
+		return err
+	}
+	if d.det != nil {
+		ko.MirrorShards = 2
+	}
+	cls, err := kernel.Load(ko)
 	if err != nil {
 		return fmt.Errorf("load classifier: %w", err)
 	}
@@ -141,6 +188,7 @@ func (d *Daemon) openInjector() error {
 		return fmt.Errorf("open injector on %q: %w", d.o.Inject, err)
 	}
 	d.sender = s
+	d.warmNextHops()
 	d.tracker = inject.NewTracker(inject.TrackerConfig{Protected: prefixes(d.protect)},
 		s.Send, d.onResetEvent)
 	return nil
@@ -157,6 +205,7 @@ func (d *Daemon) close() error {
 	if d.table != nil {
 		errs = append(errs, d.table.Flush())
 	}
+	errs = append(errs, d.det.close())
 	return errors.Join(errs...)
 }
 
@@ -186,6 +235,10 @@ func (d *Daemon) tick(now time.Time) {
 			Msg("block expired")
 	}
 	d.tracker.Tick(now)
+	d.warmNextHops()
+	if err := d.table.Flush(); err != nil {
+		d.log.Warn().Err(err).Msg("persist block table")
+	}
 	if gen, _ := d.table.Snapshot(); gen != d.synced() {
 		_ = d.syncNow() // retry a sync that failed earlier
 	}
@@ -202,4 +255,19 @@ func tableHits(h map[uint64]kernel.Hit) map[uint64]blocktable.Hit {
 func (d *Daemon) entries() []blocktable.Entry {
 	_, es := d.table.Snapshot()
 	return es
+}
+
+// warmNextHops keeps the gateways' MACs in the injector's cache, so the
+// first RST of a block does not wait for a neighbour lookup (or ARP) while
+// the real traffic races ahead of it.
+func (d *Daemon) warmNextHops() {
+	for _, p := range d.protect {
+		if p.Label != "gateway" {
+			continue
+		}
+		if _, err := d.sender.Resolve(p.Prefix.Addr()); err != nil {
+			d.log.Debug().Err(err).Str("gateway", p.Prefix.Addr().String()).
+				Msg("resolve next hop")
+		}
+	}
 }

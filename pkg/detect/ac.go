@@ -16,6 +16,7 @@ type ahoCorasick struct {
 	edgeByte  []byte
 	edgeTo    []int32
 	fail      []int32
+	order     []int32 // states breadth first
 	root      [256]int32
 	// dense form (nil when too large)
 	class  [256]uint8
@@ -51,6 +52,7 @@ func newAhoCorasick(pats [][]byte) *ahoCorasick {
 	a.flatten(nodes)
 	a.links(nodes)
 	a.densify()
+	a.order = nil
 	return a
 }
 
@@ -108,6 +110,7 @@ func (a *ahoCorasick) links(nodes []acNode) {
 			order = append(order, t)
 		}
 	}
+	a.order = order
 	outs := make([][]int32, n)
 	for _, s := range order {
 		outs[s] = append(append([]int32(nil), nodes[s].out...), outs[a.fail[s]]...)
@@ -158,15 +161,25 @@ func (a *ahoCorasick) densify() {
 	}
 	// Entries hold the next state's row offset, with acOut set when that
 	// state reports patterns, so the hot loop needs no multiply or lookup.
-	a.delta = make([]int32, states*a.nclass)
-	for s := 0; s < states; s++ {
-		for k := 0; k < a.nclass; k++ {
-			t := a.next(int32(s), foldTab[rep[k]])
-			v := t * int32(a.nclass)
-			if a.outStart[t] != a.outStart[t+1] {
-				v |= acOut
-			}
-			a.delta[s*a.nclass+k] = v
+	// Rows are filled breadth first: a state's row is its failure state's
+	// row with its own edges written over it.
+	nc := a.nclass
+	a.delta = make([]int32, states*nc)
+	enc := func(t int32) int32 {
+		v := t * int32(nc)
+		if a.outStart[t] != a.outStart[t+1] {
+			v |= acOut
+		}
+		return v
+	}
+	for k := 0; k < nc; k++ {
+		a.delta[k] = enc(a.root[foldTab[rep[k]]])
+	}
+	for _, s := range a.order[1:] {
+		row := a.delta[int(s)*nc : int(s+1)*nc]
+		copy(row, a.delta[int(a.fail[s])*nc:int(a.fail[s]+1)*nc])
+		for e := a.edgeStart[s]; e < a.edgeStart[s+1]; e++ {
+			row[a.class[a.edgeByte[e]]] = enc(a.edgeTo[e])
 		}
 	}
 }

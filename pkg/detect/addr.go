@@ -159,49 +159,9 @@ func splitList(s string) ([]string, error) {
 }
 
 func (g *groupParser) addr(s string) (addrExpr, error) {
-	s = strings.TrimSpace(s)
-	var e addrExpr
-	if strings.HasPrefix(s, "!") {
-		inner, err := g.addr(s[1:])
-		if err != nil {
-			return e, err
-		}
-		return addrExpr{neg: true, list: []addrExpr{inner}}, nil
-	}
-	switch {
-	case s == "":
-		return e, fmt.Errorf("empty address")
-	case s == "any":
-		return addrExpr{any: true}, nil
-	case s[0] == '$':
-		v, err := g.expand(s)
-		if err != nil {
-			return e, err
-		}
-		g.depth++
-		defer func() { g.depth-- }()
-		return g.addr(v)
-	case s[0] == '[':
-		if !strings.HasSuffix(s, "]") {
-			return e, fmt.Errorf("unterminated list %q", s)
-		}
-		parts, err := splitList(s[1 : len(s)-1])
-		if err != nil {
-			return e, err
-		}
-		for _, p := range parts {
-			x, err := g.addr(p)
-			if err != nil {
-				return e, err
-			}
-			e.list = append(e.list, x)
-		}
-		if e.list == nil {
-			return e, fmt.Errorf("empty list %q", s)
-		}
-		return e, nil
-	}
-	return parsePrefix(s)
+	return parseGroup(g, s, "address", parsePrefix, func(neg, any bool, l []addrExpr) addrExpr {
+		return addrExpr{neg: neg, any: any, list: l}
+	}, true)
 }
 
 func parsePrefix(s string) (addrExpr, error) {
@@ -220,46 +180,65 @@ func parsePrefix(s string) (addrExpr, error) {
 }
 
 func (g *groupParser) port(s string) (portExpr, error) {
+	return parseGroup(g, s, "port", parsePortRange, func(neg, any bool, l []portExpr) portExpr {
+		return portExpr{neg: neg, any: any, list: l}
+	}, false)
+}
+
+// parseGroup reads the grammar address and port fields share around their
+// own leaf form: negation "!x", "any", "$VAR" and lists "[a, b, ...]".
+func parseGroup[E any](g *groupParser, s, what string, leaf func(string) (E, error),
+	mk func(neg, any bool, list []E) E, needItems bool) (E, error) {
+	var zero E
 	s = strings.TrimSpace(s)
-	var e portExpr
-	if strings.HasPrefix(s, "!") {
-		inner, err := g.port(s[1:])
-		if err != nil {
-			return e, err
-		}
-		return portExpr{neg: true, list: []portExpr{inner}}, nil
-	}
+	again := func(x string) (E, error) { return parseGroup(g, x, what, leaf, mk, needItems) }
 	switch {
+	case strings.HasPrefix(s, "!"):
+		inner, err := again(s[1:])
+		if err != nil {
+			return zero, err
+		}
+		return mk(true, false, []E{inner}), nil
 	case s == "":
-		return e, fmt.Errorf("empty port")
+		return zero, fmt.Errorf("empty %s", what)
 	case s == "any":
-		return portExpr{any: true}, nil
+		return mk(false, true, nil), nil
 	case s[0] == '$':
 		v, err := g.expand(s)
 		if err != nil {
-			return e, err
+			return zero, err
 		}
 		g.depth++
 		defer func() { g.depth-- }()
-		return g.port(v)
+		return again(v)
 	case s[0] == '[':
-		if !strings.HasSuffix(s, "]") {
-			return e, fmt.Errorf("unterminated list %q", s)
-		}
-		parts, err := splitList(s[1 : len(s)-1])
-		if err != nil {
-			return e, err
-		}
-		for _, p := range parts {
-			x, err := g.port(p)
-			if err != nil {
-				return e, err
-			}
-			e.list = append(e.list, x)
-		}
-		return e, nil
+		return parseList(s, again, mk, needItems)
 	}
-	return parsePortRange(s)
+	return leaf(s)
+}
+
+func parseList[E any](s string, item func(string) (E, error),
+	mk func(neg, any bool, list []E) E, needItems bool) (E, error) {
+	var zero E
+	if !strings.HasSuffix(s, "]") {
+		return zero, fmt.Errorf("unterminated list %q", s)
+	}
+	parts, err := splitList(s[1 : len(s)-1])
+	if err != nil {
+		return zero, err
+	}
+	var list []E
+	for _, p := range parts {
+		x, err := item(p)
+		if err != nil {
+			return zero, err
+		}
+		list = append(list, x)
+	}
+	if needItems && list == nil {
+		return zero, fmt.Errorf("empty list %q", s)
+	}
+	return mk(false, false, list), nil
 }
 
 func parsePortRange(s string) (portExpr, error) {

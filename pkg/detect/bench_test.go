@@ -76,9 +76,55 @@ func BenchmarkInspectNoPrefilter(b *testing.B) {
 			for i := range e.rs.Rules {
 				e.raw.always = append(e.raw.always, int32(i))
 			}
-			e.raw.ac = nil
+			e.raw.ac, e.full.ac = nil, nil
 			in := pkt(NewFlowState(), true, "")
 			in.Payload, in.Stream, in.NewData = payload, payload, len(payload)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				e.Inspect(in, func(Alert) {})
+			}
+		})
+	}
+}
+
+// BenchmarkInspectHTTP feeds one request and one response per iteration on
+// a keep-alive flow, with 1000 http.uri rules and 1000 raw rules loaded.
+func BenchmarkInspectHTTP(b *testing.B) {
+	rules := syntheticRules(2000)
+	for i := range 1000 {
+		rules[i] = strings.Replace(rules[i], "(msg:", "(http.uri; msg:", 1)
+	}
+	e := newTestEngine(b, rules...)
+	fs := NewFlowState()
+	req := []byte("GET /index.html?q=abc HTTP/1.1\r\nHost: www.example.com\r\n" +
+		"User-Agent: bench\r\n\r\n")
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+	up, down := pkt(fs, true, ""), pkt(fs, false, "")
+	up.Payload, down.Payload = req, resp
+	emit := func(Alert) {}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		e.Inspect(up, emit)
+		e.Inspect(down, emit)
+	}
+}
+
+// BenchmarkInspectStream inspects 1400 new bytes at the end of a 16 KiB
+// stream window: single-pattern rules only scan the new bytes.
+func BenchmarkInspectStream(b *testing.B) {
+	p := benchPayload()
+	stream := make([]byte, 0, 16<<10)
+	for len(stream)+len(p) <= cap(stream) {
+		stream = append(stream, p...)
+	}
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+			e := newTestEngine(b, syntheticRules(n)...)
+			in := pkt(NewFlowState(), true, "")
+			in.Payload, in.Stream, in.NewData = p, stream, len(p)
+			b.SetBytes(int64(len(p)))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {

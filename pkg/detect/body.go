@@ -12,14 +12,15 @@ import (
 // the response declared gzip or deflate (partial data decodes as far as
 // it goes).
 func (tx *httpTx) responseBody() []byte {
+	raw := tx.respBody[:tx.inspected[1]]
 	if tx.encoding == 0 {
-		return tx.respBody
+		return raw
 	}
-	if tx.decodedFrom == len(tx.respBody) && len(tx.decoded) > 0 {
+	if tx.decodedFrom == len(raw) {
 		return tx.decoded
 	}
-	tx.decodedFrom = len(tx.respBody)
-	tx.decoded = decompress(tx.decoded[:0], tx.respBody, tx.encoding)
+	tx.decodedFrom = len(raw)
+	tx.decoded = decompress(tx.decoded[:0], raw, tx.encoding)
 	return tx.decoded
 }
 

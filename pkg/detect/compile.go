@@ -6,6 +6,7 @@ type chain struct {
 	items    []item
 	anchored bool // some step is placed relative to the buffer start
 	hasPos   bool // some step is a positive match
+	posPCRE  bool // some positive step is a pcre
 }
 
 // rawMode says which raw buffer a rule's pkt_data chain inspects.
@@ -46,7 +47,7 @@ func (b *builder) finish() *RuleError {
 }
 
 func checkItem(it *item) *RuleError {
-	if it.isPCRE {
+	if it.isPCRE || it.test != 0 {
 		return nil
 	}
 	kw := "content"
@@ -63,7 +64,8 @@ func checkItem(it *item) *RuleError {
 		return syntaxErr(kw, "content mixes relative (distance/within) "+
 			"and absolute (offset/depth) modifiers")
 	case it.hasDepth && it.depth < n:
-		return syntaxErr("depth", "depth %d is shorter than content length %d", it.depth, n)
+		return syntaxErr("depth", "depth %d is shorter than content length %d",
+			it.depth, n)
 	case it.hasWithin && it.within < n:
 		return syntaxErr("within", "within %d is shorter than content length %d",
 			it.within, n)
@@ -99,18 +101,20 @@ func markBacktrack(c *chain) {
 	seenPos := false
 	for i := range c.items {
 		it := &c.items[i]
-		if it.relative && !seenPos || !it.relative && (it.hasOffset || it.hasDepth) {
+		if it.relative && !seenPos ||
+			!it.relative && (it.hasOffset || it.hasDepth || it.test != 0) {
 			c.anchored = true
 		}
-		if !it.neg {
+		if !it.neg && it.test == 0 {
 			seenPos, c.hasPos = true, true
+			c.posPCRE = c.posPCRE || it.isPCRE
 		}
 		for j := i + 1; j < len(c.items); j++ {
 			if c.items[j].relative {
 				it.backtrack = !it.neg
 				break
 			}
-			if !c.items[j].neg {
+			if !c.items[j].neg && c.items[j].test != 's' {
 				break
 			}
 		}
@@ -142,7 +146,7 @@ func pickFastPattern(r *Rule) fastPattern {
 	for _, c := range r.chains {
 		for i := range c.items {
 			it := &c.items[i]
-			if it.isPCRE || it.neg {
+			if it.isPCRE || it.neg || it.test != 0 {
 				continue
 			}
 			if it.fastPattern {

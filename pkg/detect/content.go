@@ -22,12 +22,42 @@ const (
 	bufStatCode
 	bufClientBody
 	bufFileData
+	bufProtocol
+	bufRequestLine
+	bufResponseLine
+	// header value buffers, in the order of headerSlotNames
+	bufReferer
+	bufAccept
+	bufAcceptEnc
+	bufAcceptLang
+	bufContentType
+	bufContentLen
+	bufConnection
+	bufServer
+	bufLocation
 	numBufs
 )
 
+// headerSlotNames are the headers kept for their own sticky buffers.
+var headerSlotNames = [...]string{"referer", "accept", "accept-encoding", "accept-language",
+	"content-type", "content-length", "connection", "server", "location"}
+
+const numSlots = len(headerSlotNames)
+
+var headerSlot = func() map[string]int {
+	m := map[string]int{}
+	for i, n := range headerSlotNames {
+		m[n] = i
+	}
+	return m
+}()
+
 var bufNames = [numBufs]string{"pkt_data", "http.uri", "http.uri.raw", "http.method",
 	"http.header", "http.header.raw", "http.host", "http.host.raw", "http.user_agent",
-	"http.cookie", "http.stat_code", "http.request_body", "file_data"}
+	"http.cookie", "http.stat_code", "http.request_body", "file_data", "http.protocol",
+	"http.request_line", "http.response_line", "http.referer", "http.accept",
+	"http.accept_enc", "http.accept_lang", "http.content_type", "http.content_len",
+	"http.connection", "http.server", "http.location"}
 
 var stickyBuffers = map[string]bufKind{
 	"pkt_data": bufRaw, "http.uri": bufURI, "http.uri.raw": bufRawURI,
@@ -36,6 +66,12 @@ var stickyBuffers = map[string]bufKind{
 	"http.cookie": bufCookie, "http.stat_code": bufStatCode,
 	"http.request_body": bufClientBody, "http.response_body": bufFileData,
 	"file_data": bufFileData, "file.data": bufFileData,
+	"http.protocol": bufProtocol, "http.request_line": bufRequestLine,
+	"http.response_line": bufResponseLine, "http.referer": bufReferer,
+	"http.accept": bufAccept, "http.accept_enc": bufAcceptEnc,
+	"http.accept_lang": bufAcceptLang, "http.content_type": bufContentType,
+	"http.content_len": bufContentLen, "http.connection": bufConnection,
+	"http.server": bufServer, "http.location": bufLocation,
 }
 
 var legacyModifiers = map[string]bufKind{
@@ -59,6 +95,8 @@ type item struct {
 	nocase      bool
 	neg         bool
 	isPCRE      bool
+	test        byte       // 0 for content/pcre; 'i' isdataat; 's' buffer size
+	size        *rangeCond // for test 's'
 	re          *regexp.Regexp
 	offset      int
 	depth       int
@@ -107,7 +145,8 @@ func decodeContent(s string) ([]byte, *RuleError) {
 		switch {
 		case c == '|':
 			if hex && half {
-				return nil, syntaxErr("content", "odd number of hex digits at %d", i)
+				return nil, syntaxErr("content",
+					"odd number of hex digits at %d", i)
 			}
 			hex = !hex
 		case hex:

@@ -6,8 +6,15 @@
 // built from it inspects packets for any number of flows, each of which
 // carries its own FlowState (flowbits, HTTP parser state, per-flow
 // thresholds). Candidate rules are chosen by an Aho-Corasick prefilter over
-// each rule's fast pattern, so the cost of a packet grows with the number
-// of rules that could match it, not with the size of the rule set.
+// the rules' contents (for HTTP buffers, each rule's fast pattern), so the
+// cost of a packet grows with the number of rules that could match it, not
+// with the size of the rule set.
+//
+// Evaluation follows Suricata where the corpus pins it down: rules run in
+// action order (pass, drop, reject, alert), flowbit writers before readers;
+// a matching pass rule silences its packet; stream matches must end in the
+// packet's new data so a pattern alerts once; an HTTP rule alerts at most
+// once per transaction.
 //
 // Rules the package cannot honour exactly are skipped at load time with a
 // typed error naming file, line, sid and keyword; they are never matched

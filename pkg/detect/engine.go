@@ -20,6 +20,8 @@ type Options struct {
 
 // Input is one TCP packet as seen by detection.
 type Input struct {
+	// Flow is the flow's detection state; nil gives a fresh state for
+	// this packet only (no flowbits, HTTP or by_flow memory).
 	Flow        *FlowState
 	Src, Dst    netip.AddrPort // of this packet
 	ToServer    bool           // direction relative to the flow initiator
@@ -31,9 +33,13 @@ type Input struct {
 	// caller does not reassemble.
 	Stream []byte
 	// NewData is how many trailing bytes of Stream are new; stream matches
-	// must end inside them so a pattern alerts once.
+	// must end inside them so a pattern alerts once. When it is 0 (data
+	// outside the stream: a retransmission, data on a SYN the stream did not
+	// take), stream rules inspect Payload instead, as Suricata does.
 	NewData int
-	Time    time.Time
+	// Time is the packet's capture time, used for thresholds and alerts;
+	// zero means Options.Now.
+	Time time.Time
 }
 
 // Alert is one rule match that should be reported.
@@ -42,7 +48,9 @@ type Alert struct {
 	Time     time.Time
 	Src, Dst netip.AddrPort
 	ToServer bool
-	// HTTP is true when the rule matched an HTTP transaction.
+	// HTTP is true when the alert belongs to an HTTP transaction: the rule
+	// matched one, or the packet completed a request or response header
+	// block (as Suricata attaches the transaction to such alerts).
 	HTTP bool
 }
 
@@ -83,7 +91,8 @@ func (fs *FlowState) setBit(id int, v bool) {
 type Engine struct {
 	rs    *RuleSet
 	opt   Options
-	raw   prefilter
+	raw   prefilter // raw rules by every positive content: one ends in new data
+	full  prefilter // raw rules with a positive pcre, by fast pattern
 	http  [numBufs]prefilter
 	httpA []int32 // HTTP rules without an HTTP-buffer fast pattern
 	thr   *tracker
@@ -106,22 +115,30 @@ type scratch struct {
 	flow   FlowState
 }
 
+// RuleSet returns the rules the engine matches.
+func (e *Engine) RuleSet() *RuleSet { return e.rs }
+
 // NewEngine builds the prefilters for rs.
 func NewEngine(rs *RuleSet, opt Options) *Engine {
 	if opt.MaxTrackers <= 0 {
 		opt.MaxTrackers = 65536
 	}
 	e := &Engine{rs: rs, opt: opt, thr: newTracker(opt.MaxTrackers)}
-	var rawPats [][]byte
+	var rawPats, fullPats [][]byte
 	var httpPats [numBufs][][]byte
 	for _, r := range rs.Rules {
 		i := int32(r.idx)
 		switch {
 		case r.bufMask&^1 == 0 && !r.fp.ok:
 			e.raw.always = append(e.raw.always, i)
+		case r.bufMask&^1 == 0 && !r.chains[0].posPCRE:
+			for _, p := range r.chains[0].contentPatterns() {
+				e.raw.rules = append(e.raw.rules, []int32{i})
+				rawPats = append(rawPats, p)
+			}
 		case r.bufMask&^1 == 0:
-			e.raw.rules = append(e.raw.rules, []int32{i})
-			rawPats = append(rawPats, r.fp.pat)
+			e.full.rules = append(e.full.rules, []int32{i})
+			fullPats = append(fullPats, r.fp.pat)
 		case !r.fp.ok || r.fp.buf == bufRaw:
 			e.httpA = append(e.httpA, i)
 		default:
@@ -131,12 +148,24 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 		}
 	}
 	e.raw.build(rawPats)
+	e.full.build(fullPats)
 	for k := range e.http {
 		e.http[k].build(httpPats[k])
 	}
 	n := (len(rs.Rules) + 63) / 64
 	e.pool.New = func() any { return &scratch{seen: make([]uint64, n)} }
 	return e
+}
+
+// contentPatterns returns the prefilter form of every positive content.
+func (c *chain) contentPatterns() [][]byte {
+	var out [][]byte
+	for i := range c.items {
+		if it := &c.items[i]; !it.isPCRE && !it.neg && it.test == 0 {
+			out = append(out, it.low[:min(len(it.low), maxPrefilterLen)])
+		}
+	}
+	return out
 }
 
 // build merges identical patterns and compiles the automaton.
@@ -155,7 +184,9 @@ func (p *prefilter) build(pats [][]byte) {
 			uniq = append(uniq, pat)
 			rules = append(rules, nil)
 		}
-		rules[id] = append(rules[id], p.rules[i]...)
+		if r := p.rules[i][0]; !slices.Contains(rules[id], r) {
+			rules[id] = append(rules[id], r)
+		}
 	}
 	p.rules = rules
 	p.ac = newAhoCorasick(uniq)

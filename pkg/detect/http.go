@@ -11,6 +11,11 @@ const (
 	maxLine    = 16 << 10
 	bodyLimit  = 64 << 10
 	maxPending = 8
+	// bodyStep is the growth after which a packet's body data is inspected
+	// at once (the end of a body always is), so full-sized segments alert
+	// on their own packet while a trickle of tiny segments cannot force a
+	// rescan of the body each: at most bodyLimit/bodyStep+1 per message.
+	bodyStep = 512
 )
 
 type evKind uint8
@@ -39,16 +44,27 @@ type httpTx struct {
 	decodedFrom            int
 	encoding               byte // 0, 'g' gzip, 'd' deflate
 	connect, head, hasResp bool
+	inspected              [2]int // body bytes seen by rules: request, response
+	reqLine, respLine      []byte
+	protocol               []byte
+	slots                  [2][numSlots][]byte // header values: request, response
 	alerted                []int32
 }
 
 func (tx *httpTx) reset() {
+	old := *tx
 	*tx = httpTx{
 		method: tx.method[:0], uri: tx.uri[:0], rawURI: tx.rawURI[:0],
 		host: tx.host[:0], rawHost: tx.rawHost[:0], ua: tx.ua[:0], cookie: tx.cookie[:0],
 		reqHeader: tx.reqHeader[:0], respHeader: tx.respHeader[:0],
 		statCode: tx.statCode[:0], reqBody: tx.reqBody[:0], respBody: tx.respBody[:0],
 		decoded: tx.decoded[:0], alerted: tx.alerted[:0],
+		reqLine: tx.reqLine[:0], respLine: tx.respLine[:0], protocol: tx.protocol[:0],
+	}
+	for d := range old.slots {
+		for i := range old.slots[d] {
+			tx.slots[d][i] = old.slots[d][i][:0]
+		}
 	}
 }
 
@@ -129,6 +145,12 @@ func (h *httpState) feed(toServer bool, data []byte, fin bool, evs []httpEvent) 
 		}
 		evs = h.headersDone(d, evs)
 	}
+	if d.inBody() {
+		b, _, dir := d.bodyOf()
+		if fin && d.state == stBodyClose || len(*b)-d.tx.inspected[dir] >= bodyStep {
+			evs = h.flushBody(d, evs)
+		}
+	}
 	return evs
 }
 
@@ -140,10 +162,11 @@ func (h *httpState) step(d *httpDir, data []byte, evs []httpEvent) (int, []httpE
 		if d.state != stBodyClose && int64(n) > d.remaining {
 			n = int(d.remaining)
 		}
-		evs = h.body(d, data[:n], evs)
+		h.body(d, data[:n])
 		d.remaining -= int64(n)
 		if d.remaining == 0 && d.state != stBodyClose {
 			if d.state == stBody {
+				evs = h.flushBody(d, evs)
 				h.txDone(d)
 			} else {
 				d.state = stChunkEnd
@@ -194,6 +217,7 @@ func (h *httpState) lineDone(d *httpDir, line []byte, evs []httpEvent) []httpEve
 		d.state = stChunkSize
 	case stTrailers:
 		if len(line) == 0 {
+			evs = h.flushBody(d, evs)
 			h.txDone(d)
 		}
 	}
@@ -226,10 +250,10 @@ func (h *httpState) requestLine(d *httpDir, line []byte) {
 		d.state = stDead
 		return
 	}
-	uri := bytes.TrimLeft(line[sp+1:], " ")
+	uri, proto := bytes.TrimLeft(line[sp+1:], " "), []byte(nil)
 	if last := bytes.LastIndexByte(uri, ' '); last >= 0 &&
 		bytes.HasPrefix(uri[last+1:], []byte("HTTP/")) {
-		uri = bytes.TrimRight(uri[:last], " ")
+		uri, proto = bytes.TrimRight(uri[:last], " "), uri[last+1:]
 	} else if !h.seen {
 		d.state = stDead // HTTP/0.9 or garbage: do not claim the flow
 		return
@@ -242,6 +266,8 @@ func (h *httpState) requestLine(d *httpDir, line []byte) {
 	tx.method = append(tx.method, line[:sp]...)
 	tx.rawURI = append(tx.rawURI, uri...)
 	tx.uri = percentDecode(tx.uri, uri)
+	tx.reqLine = append(tx.reqLine, line...)
+	tx.protocol = append(tx.protocol, proto...)
 	tx.connect = bytes.EqualFold(tx.method, []byte("CONNECT"))
 	tx.head = bytes.EqualFold(tx.method, []byte("HEAD"))
 	h.pending = append(h.pending, tx)
@@ -273,6 +299,7 @@ func (h *httpState) statusLine(d *httpDir, line []byte) {
 	}
 	tx.hasResp = true
 	tx.statCode = append(tx.statCode[:0], code...)
+	tx.respLine = append(tx.respLine[:0], line...)
 	h.seen = true
 	d.tx, d.state, d.clen, d.chunked = tx, stHeaders, -1, false
 }
@@ -290,6 +317,7 @@ func (h *httpState) headerLine(d *httpDir, line []byte) {
 		hdr = &tx.reqHeader
 	}
 	*hdr = append(append(append(append(*hdr, name...), ": "...), value...), "\r\n"...)
+	h.keepSlot(d, name, value)
 	switch {
 	case bytes.EqualFold(name, []byte("Content-Length")):
 		if n, err := strconv.ParseInt(string(value), 10, 64); err == nil && n >= 0 {
@@ -307,6 +335,30 @@ func (h *httpState) headerLine(d *httpDir, line []byte) {
 	case d.toServer && bytes.EqualFold(name, []byte("Cookie")):
 		tx.cookie = append(tx.cookie[:0], value...)
 	}
+}
+
+// keepSlot stores the value of a header that has its own sticky buffer.
+func (h *httpState) keepSlot(d *httpDir, name, value []byte) {
+	var low [24]byte
+	if len(name) > len(low) {
+		return
+	}
+	for i, c := range name {
+		low[i] = foldTab[c]
+	}
+	i, ok := headerSlot[string(low[:len(name)])]
+	if !ok {
+		return
+	}
+	dir := 1
+	if d.toServer {
+		dir = 0
+	}
+	s := &d.tx.slots[dir][i]
+	if len(*s) > 0 {
+		*s = append(*s, ", "...)
+	}
+	*s = append(*s, value...)
 }
 
 func encodingOf(v []byte) byte {
@@ -373,17 +425,39 @@ func (h *httpState) chunkSize(d *httpDir, line []byte) {
 	}
 }
 
-func (h *httpState) body(d *httpDir, data []byte, evs []httpEvent) []httpEvent {
-	tx := d.tx
-	b, kind := &tx.respBody, evRespBody
-	if d.toServer {
-		b, kind = &tx.reqBody, evReqBody
-	}
+// body keeps up to bodyLimit bytes of a message body for inspection.
+func (h *httpState) body(d *httpDir, data []byte) {
+	b, _, _ := d.bodyOf()
 	if room := bodyLimit - len(*b); room > 0 {
 		*b = append(*b, data[:min(room, len(data))]...)
-		if n := len(evs); n == 0 || evs[n-1] != (httpEvent{tx, kind}) {
-			evs = append(evs, httpEvent{tx, kind})
-		}
+	}
+}
+
+func (d *httpDir) inBody() bool {
+	switch d.state {
+	case stBody, stChunkSize, stChunkData, stChunkEnd, stTrailers, stBodyClose:
+		return d.tx != nil
+	}
+	return false
+}
+
+func (d *httpDir) bodyOf() (*[]byte, evKind, int) {
+	if d.toServer {
+		return &d.tx.reqBody, evReqBody, 0
+	}
+	return &d.tx.respBody, evRespBody, 1
+}
+
+// flushBody queues a body event when the body grew since rules last saw it.
+func (h *httpState) flushBody(d *httpDir, evs []httpEvent) []httpEvent {
+	b, kind, dir := d.bodyOf()
+	tx := d.tx
+	if len(*b) == tx.inspected[dir] {
+		return evs
+	}
+	tx.inspected[dir] = len(*b)
+	if n := len(evs); n == 0 || evs[n-1] != (httpEvent{tx, kind}) {
+		evs = append(evs, httpEvent{tx, kind})
 	}
 	return evs
 }

@@ -139,7 +139,8 @@ const eicar = `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H
 // alert sid 1 and 2 exactly once, however the body is framed.
 func TestFileData(t *testing.T) {
 	e := newTestEngine(t,
-		`alert http any any -> any any (file_data; content:"EICAR-STANDARD-ANTIVIRUS-TEST-FILE"; sid:1;)`,
+		`alert http any any -> any any (file_data; `+
+			`content:"EICAR-STANDARD-ANTIVIRUS-TEST-FILE"; sid:1;)`,
 		`alert http any any -> any any (file_data; content:"X5O!P%@AP[4"; sid:2;)`)
 	req := ">GET /eicar.txt HTTP/1.1\r\nHost: evader.example.com\r\n\r\n"
 	half := len(eicar) / 2
@@ -182,6 +183,16 @@ func TestBug7199(t *testing.T) {
 	if want := []uint32{1, 3, 1}; !slices.Equal(got, want) {
 		t.Errorf("alerts %v, want %v", got, want)
 	}
+	var withTx []uint32 // alerts tied to the transaction: both on the GET packet
+	e.Inspect(pkt(NewFlowState(), true, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+		func(a Alert) {
+			if a.HTTP {
+				withTx = append(withTx, a.Rule.SID)
+			}
+		})
+	if !slices.Equal(withTx, []uint32{1, 3}) {
+		t.Errorf("alerts with HTTP transaction: %v, want [1 3]", withTx)
+	}
 	pass := conv(e, ">GET /api/v2/x HTTP/1.1\r\nHost: foo.bar.com\r\n\r\n")
 	if len(pass) != 0 {
 		t.Errorf("pass rule did not silence the packet: %v", pass)
@@ -216,5 +227,84 @@ func TestHTTPNotHTTP(t *testing.T) {
 	h.feed(true, []byte("GET /"+long), false, nil)
 	if h.req.state != stDead {
 		t.Errorf("overlong line did not stop parsing (state %d)", h.req.state)
+	}
+}
+
+// TestBodyInspectionBounded: a body trickled one byte per segment is
+// inspected every bodyStep bytes and at its end, not once per segment,
+// while a full segment is inspected on its own packet.
+func TestBodyInspectionBounded(t *testing.T) {
+	h := &httpState{}
+	h.feed(true, []byte("GET / HTTP/1.1\r\n\r\n"), false, nil)
+	const n = 20000
+	evs := h.feed(false, []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", n)),
+		false, nil)
+	body := 0
+	for i := range n {
+		for _, ev := range h.feed(false, []byte{byte('a' + i%26)}, false, evs[:0]) {
+			if ev.kind == evRespBody {
+				body++
+			}
+		}
+	}
+	if want := n/bodyStep + 1; body != want {
+		t.Errorf("%d body inspections for %d one-byte segments, want %d", body, n, want)
+	}
+	h.feed(true, []byte("GET / HTTP/1.1\r\n\r\n"), false, nil)
+	h.feed(false, []byte("HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n"), false, nil)
+	evs = h.feed(false, bytes.Repeat([]byte("x"), 1400), false, nil)
+	if len(evs) != 1 || evs[0].kind != evRespBody || evs[0].tx.inspected[1] != 1400 {
+		t.Errorf("full segment: events %+v, want one body event covering 1400 bytes", evs)
+	}
+}
+
+func TestHTTPRequestBodyAndStatus(t *testing.T) {
+	e := newTestEngine(t,
+		`alert http any any -> any any (http.request_body; content:"user=admin"; sid:1;)`,
+		`alert http any any -> any any (flow:to_server; file_data; content:"admin"; sid:2;)`,
+		`alert http any any -> any any (http.stat_code; content:"401"; sid:3;)`,
+		`alert http any any -> any any (http.method; content:"POST"; `+
+			`http.stat_code; content:"200"; sid:4;)`,
+		`alert http any any -> any any (content:"401"; http_stat_code; `+
+			`content:"realm"; http_header; sid:5;)`)
+	got := conv(e, ">POST /login HTTP/1.1\r\nHost: a\r\nContent-Length: 21\r\n\r\nuser=admin",
+		">&pass=secret", "<HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=x\r\n"+
+			"Content-Length: 0\r\n\r\n")
+	if want := []uint32{1, 2, 3, 5}; !slices.Equal(got, want) {
+		t.Errorf("alerts %v, want %v", got, want)
+	}
+}
+
+func TestHTTPHeaderBuffers(t *testing.T) {
+	req := ">POST /f HTTP/1.1\r\nHost: a\r\nReferer: http://r.example/\r\nAccept: */*\r\n" +
+		"Accept-Encoding: gzip\r\nAccept-Language: en\r\nContent-Type: text/plain\r\n" +
+		"Content-Length: 2\r\nConnection: keep-alive\r\n\r\nhi"
+	resp := "<HTTP/1.1 302 Found\r\nServer: nginx\r\nLocation: /next\r\n" +
+		"Content-Type: text/html\r\nContent-Length: 0\r\n\r\n"
+	tests := []struct {
+		opts string
+		want bool
+	}{
+		{`http.referer; content:"r.example";`, true},
+		{`http.accept; content:"*/*"; bsize:3;`, true},
+		{`http.accept_enc; content:"gzip";`, true},
+		{`http.accept_lang; content:"en";`, true},
+		{`http.content_type; content:"text/plain";`, true},
+		{`http.content_type; content:"text/html";`, true},
+		{`flow:to_server; http.content_type; content:"text/html";`, false},
+		{`http.content_len; content:"2"; bsize:1;`, true},
+		{`http.connection; content:"keep-alive";`, true},
+		{`http.server; content:"nginx";`, true},
+		{`http.location; content:"/next"; startswith;`, true},
+		{`http.protocol; content:"HTTP/1.1";`, true},
+		{`http.request_line; content:"POST /f HTTP/1.1"; bsize:16;`, true},
+		{`http.response_line; content:"302 Found"; endswith;`, true},
+		{`http.server; content:"apache";`, false},
+	}
+	for _, tt := range tests {
+		e := newTestEngine(t, `alert http any any -> any any (`+tt.opts+` sid:1;)`)
+		if got := len(conv(e, req, resp)) == 1; got != tt.want {
+			t.Errorf("%s: match = %v, want %v", tt.opts, got, tt.want)
+		}
 	}
 }

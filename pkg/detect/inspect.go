@@ -10,6 +10,9 @@ type evalCtx struct {
 	ev   *httpEvent // nil for the packet phase
 	sc   *scratch
 	pass bool
+	// txPacket: this packet completed an HTTP request or response header
+	// block, so its alerts belong to that transaction for logging
+	txPacket bool
 }
 
 // Inspect matches one packet and calls emit for each alert, in rule
@@ -27,6 +30,9 @@ func (e *Engine) Inspect(in *Input, emit func(Alert)) {
 	if e.rs.needHTTP {
 		sc.evs = c.fs.http.feed(in.ToServer, newBytes(in), in.Flags&(FlagFIN|FlagRST) != 0,
 			sc.evs)
+	}
+	for _, ev := range sc.evs {
+		c.txPacket = c.txPacket || ev.kind == evReq || ev.kind == evResp
 	}
 	e.packetPhase(&c)
 	for i := 0; i < len(sc.evs) && !c.pass; i++ {
@@ -63,11 +69,21 @@ func newBytes(in *Input) []byte {
 func (e *Engine) packetPhase(c *evalCtx) {
 	sc := c.sc
 	sc.cand = sc.cand[:0]
-	payload := c.in.Payload
-	if sameTail(payload, c.in.Stream) {
-		payload = nil
+	in := c.in
+	payload, stream, tail := in.Payload, in.Stream, []byte(nil)
+	if n := min(max(in.NewData, 0), len(stream)); n > 0 {
+		// a content-only stream match has a positive content ending in the
+		// new data, so scanning the new data (and a pattern's length before)
+		// finds a candidate for every rule that can match
+		tail = stream[max(len(stream)-n-maxPrefilterLen+1, 0):]
+		if n >= len(payload) && sameTail(payload, stream) {
+			payload = nil
+		}
 	}
-	sc.collect(&e.raw, payload, c.in.Stream)
+	sc.collect(&e.raw, payload, tail)
+	if e.full.ac != nil || len(e.full.always) > 0 {
+		sc.collect(&e.full, payload, stream)
+	}
 	e.run(c, sc.ordered())
 }
 
@@ -116,17 +132,19 @@ func (tx *httpTx) fired(i int32) bool {
 
 // Buffer groups deciding on which HTTP events a rule is evaluated.
 const (
-	maskBody    = 1<<bufClientBody | 1<<bufFileData
-	maskRespHdr = 1<<bufHeader | 1<<bufRawHeader | 1<<bufStatCode
+	maskBody     = 1<<bufClientBody | 1<<bufFileData
+	maskRespOnly = 1<<bufStatCode | 1<<bufResponseLine | 1<<bufServer | 1<<bufLocation
+	maskRespHdr  = maskRespOnly | 1<<bufHeader | 1<<bufRawHeader | 1<<bufContentType |
+		1<<bufContentLen | 1<<bufConnection
 )
 
 func eligible(r *Rule, k evKind) bool {
 	m := r.bufMask
 	switch k {
 	case evReq:
-		return m&(maskBody|1<<bufStatCode) == 0
+		return m&(maskBody|maskRespOnly) == 0
 	case evReqBody:
-		return m&maskBody != 0 && m&(1<<bufStatCode) == 0
+		return m&maskBody != 0 && m&maskRespOnly == 0
 	case evResp:
 		return m&maskRespHdr != 0 && m&maskBody == 0
 	}
@@ -136,7 +154,9 @@ func eligible(r *Rule, k evKind) bool {
 // match runs every test of r, cheapest first.
 func (e *Engine) match(r *Rule, c *evalCtx) bool {
 	in := c.in
-	if r.Proto == ProtoHTTP && !c.fs.http.seen || !r.addrMatch(in) {
+	isHTTP := c.fs.http.seen
+	if (r.Proto == ProtoHTTP || r.appProto > 0) && !isHTTP || r.appProto < 0 && isHTTP ||
+		!r.addrMatch(in) {
 		return false
 	}
 	f := &r.flow
@@ -180,12 +200,9 @@ func (c *evalCtx) buffer(r *Rule, ch *chain) ([]byte, int, bool) {
 		return b, 0, ok
 	}
 	in := c.in
-	if r.mode == modePacket || in.Stream == nil {
-		return in.Payload, 0, len(in.Payload) > 0
-	}
 	n := min(max(in.NewData, 0), len(in.Stream))
-	if n == 0 {
-		return nil, 0, false
+	if r.mode == modePacket || n == 0 {
+		return in.Payload, 0, len(in.Payload) > 0
 	}
 	minEnd := 0
 	if ch.hasPos {
@@ -194,9 +211,44 @@ func (c *evalCtx) buffer(r *Rule, ch *chain) ([]byte, int, bool) {
 	return in.Stream, minEnd, true
 }
 
+// httpBuf returns buffer k of the current transaction event and whether
+// the transaction has it.
 func (c *evalCtx) httpBuf(k bufKind) ([]byte, bool) {
 	tx := c.ev.tx
 	resp := c.ev.kind >= evResp
+	switch k {
+	case bufHeader, bufRawHeader:
+		if resp {
+			return tx.respHeader, true
+		}
+		return tx.reqHeader, len(tx.method) > 0
+	case bufStatCode:
+		return tx.statCode, resp
+	case bufResponseLine:
+		return tx.respLine, resp
+	case bufClientBody:
+		b := tx.reqBody[:tx.inspected[0]]
+		return b, !resp && len(b) > 0
+	case bufContentType, bufContentLen, bufConnection, bufServer, bufLocation:
+		dir := 0
+		if resp {
+			dir = 1
+		}
+		b := tx.slots[dir][k-bufReferer]
+		return b, len(b) > 0
+	case bufFileData:
+		if resp {
+			b := tx.responseBody()
+			return b, len(b) > 0
+		}
+		b := tx.reqBody[:tx.inspected[0]]
+		return b, len(b) > 0
+	}
+	return tx.requestBuf(k)
+}
+
+// requestBuf returns the buffers that come from the request alone.
+func (tx *httpTx) requestBuf(k bufKind) ([]byte, bool) {
 	switch k {
 	case bufURI:
 		return tx.uri, len(tx.method) > 0
@@ -212,21 +264,13 @@ func (c *evalCtx) httpBuf(k bufKind) ([]byte, bool) {
 		return tx.ua, len(tx.ua) > 0
 	case bufCookie:
 		return tx.cookie, len(tx.cookie) > 0
-	case bufHeader, bufRawHeader:
-		if resp {
-			return tx.respHeader, true
-		}
-		return tx.reqHeader, len(tx.method) > 0
-	case bufStatCode:
-		return tx.statCode, resp
-	case bufClientBody:
-		return tx.reqBody, !resp && len(tx.reqBody) > 0
-	case bufFileData:
-		if resp {
-			b := tx.responseBody()
-			return b, len(b) > 0
-		}
-		return tx.reqBody, len(tx.reqBody) > 0
+	case bufRequestLine:
+		return tx.reqLine, len(tx.method) > 0
+	case bufProtocol:
+		return tx.protocol, len(tx.protocol) > 0
+	case bufReferer, bufAccept, bufAcceptEnc, bufAcceptLang:
+		b := tx.slots[0][k-bufReferer]
+		return b, len(b) > 0
 	}
 	return nil, false
 }
@@ -290,6 +334,6 @@ func (e *Engine) fire(r *Rule, c *evalCtx) bool {
 	}
 	in := c.in
 	c.sc.alerts = append(c.sc.alerts, Alert{Rule: r, Time: c.now, Src: in.Src, Dst: in.Dst,
-		ToServer: in.ToServer, HTTP: c.ev != nil})
+		ToServer: in.ToServer, HTTP: c.ev != nil || c.txPacket})
 	return false
 }

@@ -30,7 +30,8 @@ func (b *builder) optFlow(o option) *RuleError {
 		case "no_stream":
 			f.noStream = true
 		default:
-			return unsupported("flow", "flow: unsupported option %q", strings.TrimSpace(p))
+			return unsupported("flow", "flow: unsupported option %q",
+				strings.TrimSpace(p))
 		}
 	}
 	if f.established && f.notEstablished || f.toServer && f.toClient ||
@@ -59,6 +60,8 @@ func (c *rangeCond) match(n int) bool {
 	case 'r':
 		return n > c.lo && n < c.hi
 	case '!':
+		return n != c.lo && n > 0 // like Suricata, "not N" needs a payload
+	case 'n':
 		return n != c.lo
 	}
 	return n == c.lo

@@ -28,6 +28,12 @@ func (x *chainCtx) step(items []item, i, prev, maxEnd int) bool {
 		return false
 	}
 	it := &items[i]
+	if it.test != 0 {
+		if x.test(it, prev) == it.neg {
+			return false
+		}
+		return x.step(items, i+1, prev, maxEnd)
+	}
 	lo, hi := window(it, prev, len(x.buf))
 	if it.isPCRE {
 		return x.pcre(items, i, lo, hi, maxEnd)
@@ -73,6 +79,18 @@ func (x *chainCtx) pcre(items []item, i, lo, hi, maxEnd int) bool {
 	}
 	end := lo + loc[1]
 	return x.step(items, i+1, end, max(maxEnd, end))
+}
+
+// test evaluates an isdataat or size step (before negation).
+func (x *chainCtx) test(it *item, prev int) bool {
+	if it.test == 's' {
+		return it.size.match(len(x.buf))
+	}
+	at := it.offset
+	if it.relative {
+		at += prev
+	}
+	return at < len(x.buf)
 }
 
 // window returns the range [lo, hi) in which step it may match, given the

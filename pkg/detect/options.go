@@ -21,33 +21,38 @@ var optionTable map[string]optFunc
 
 func init() {
 	optionTable = map[string]optFunc{
-		"msg":              (*builder).optMsg,
-		"sid":              (*builder).optSID,
-		"rev":              (*builder).optRev,
-		"gid":              (*builder).optGID,
-		"classtype":        (*builder).optClasstype,
-		"priority":         (*builder).optPriority,
-		"metadata":         ignoreOpt,
-		"reference":        ignoreOpt,
-		"target":           ignoreOpt,
-		"content":          (*builder).optContent,
-		"uricontent":       (*builder).optURIContent,
-		"nocase":           (*builder).optNocase,
-		"rawbytes":         (*builder).optRawbytes,
-		"offset":           (*builder).optOffset,
-		"depth":            (*builder).optDepth,
-		"distance":         (*builder).optDistance,
-		"within":           (*builder).optWithin,
-		"startswith":       (*builder).optStartswith,
-		"endswith":         (*builder).optEndswith,
-		"fast_pattern":     (*builder).optFastPattern,
-		"pcre":             (*builder).optPCRE,
-		"flow":             (*builder).optFlow,
-		"dsize":            (*builder).optDsize,
-		"flags":            (*builder).optFlags,
-		"flowbits":         (*builder).optFlowbits,
-		"threshold":        (*builder).optThreshold,
-		"detection_filter": (*builder).optDetectionFilter,
+		"msg":                (*builder).optMsg,
+		"sid":                (*builder).optSID,
+		"rev":                (*builder).optRev,
+		"gid":                (*builder).optGID,
+		"classtype":          (*builder).optClasstype,
+		"priority":           (*builder).optPriority,
+		"metadata":           ignoreOpt,
+		"reference":          ignoreOpt,
+		"target":             ignoreOpt,
+		"content":            (*builder).optContent,
+		"uricontent":         (*builder).optURIContent,
+		"nocase":             (*builder).optNocase,
+		"rawbytes":           (*builder).optRawbytes,
+		"offset":             (*builder).optOffset,
+		"depth":              (*builder).optDepth,
+		"distance":           (*builder).optDistance,
+		"within":             (*builder).optWithin,
+		"startswith":         (*builder).optStartswith,
+		"endswith":           (*builder).optEndswith,
+		"fast_pattern":       (*builder).optFastPattern,
+		"pcre":               (*builder).optPCRE,
+		"flow":               (*builder).optFlow,
+		"dsize":              (*builder).optDsize,
+		"flags":              (*builder).optFlags,
+		"flowbits":           (*builder).optFlowbits,
+		"threshold":          (*builder).optThreshold,
+		"detection_filter":   (*builder).optDetectionFilter,
+		"noalert":            (*builder).optNoalert,
+		"isdataat":           (*builder).optIsdataat,
+		"bsize":              (*builder).optBsize,
+		"urilen":             (*builder).optUrilen,
+		"app-layer-protocol": (*builder).optAppProto,
 	}
 	for name, k := range stickyBuffers {
 		optionTable[name] = stickyOpt(k)
@@ -58,6 +63,26 @@ func init() {
 }
 
 func ignoreOpt(*builder, option) *RuleError { return nil }
+
+func (b *builder) optNoalert(o option) *RuleError {
+	b.r.noalert = true
+	return nil
+}
+
+// optAppProto supports the one application protocol the package parses.
+func (b *builder) optAppProto(o option) *RuleError {
+	v := strings.TrimSpace(o.value)
+	switch v {
+	case "http", "http1":
+		b.r.appProto = 1
+	case "!http", "!http1":
+		b.r.appProto = -1
+	default:
+		return unsupported("app-layer-protocol",
+			"app-layer-protocol: unsupported protocol %q", v)
+	}
+	return nil
+}
 
 func (b *builder) option(o option) *RuleError {
 	f, ok := optionTable[o.name]
@@ -145,7 +170,7 @@ func (b *builder) addItem(it *item) {
 	it.buf = b.sticky
 	b.items = append(b.items, it)
 	b.lastAny = it
-	if !it.isPCRE {
+	if !it.isPCRE && it.test == 0 {
 		b.last = it
 	}
 }

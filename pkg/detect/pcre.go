@@ -108,7 +108,8 @@ func nonRE2(pat string) string {
 			inClass = c != ']'
 		case c == '[':
 			inClass = true
-			if strings.HasPrefix(pat[i+1:], "]") || strings.HasPrefix(pat[i+1:], "^]") {
+			rest := pat[i+1:]
+			if strings.HasPrefix(rest, "]") || strings.HasPrefix(rest, "^]") {
 				i += strings.IndexByte(pat[i+1:], ']') + 1
 			}
 		case c == '(':

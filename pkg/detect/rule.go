@@ -110,13 +110,13 @@ type Rule struct {
 	Action    Action
 	Proto     Proto
 	SID       uint32
-	GID       uint32
+	GID       uint32 // 1 unless the rule says otherwise
 	Rev       uint32
 	Msg       string
 	Classtype string
-	Priority  int
-	File      string
-	Line      int
+	Priority  int    // 1 (highest) to 255; 3 when not given
+	File      string // where the rule was loaded from, if from a file
+	Line      int    // first line of the rule in File
 
 	header string
 	opts   []option
@@ -133,6 +133,7 @@ type Rule struct {
 	bits      []flowbitOp
 	bitsClass int
 	noalert   bool
+	appProto  int // app-layer-protocol: 1 http, -1 not http, 0 any
 	threshold *limiter
 	filter    *limiter
 	suppress  []*suppression

@@ -59,7 +59,7 @@ func newRuleSet(rules []*Rule) *RuleSet {
 				op.ids = append(op.ids, id)
 			}
 		}
-		if r.Proto == ProtoHTTP || r.bufMask&^1 != 0 {
+		if r.Proto == ProtoHTTP || r.appProto != 0 || r.bufMask&^1 != 0 {
 			rs.needHTTP = true
 		}
 	}
@@ -104,9 +104,10 @@ func dedupe(rules []*Rule, skipped []Skipped) ([]*Rule, []Skipped) {
 	for _, r := range rules {
 		k := [2]uint32{r.GID, r.SID}
 		if first, dup := seen[k]; dup {
+			reason := fmt.Sprintf("duplicate sid (first at %s:%d)",
+				first.File, first.Line)
 			skipped = append(skipped, Skipped{File: r.File, Line: r.Line, SID: r.SID,
-				Keyword: "sid", Err: ErrSyntax,
-				Reason: fmt.Sprintf("duplicate sid (first at %s:%d)", first.File, first.Line)})
+				Keyword: "sid", Err: ErrSyntax, Reason: reason})
 			continue
 		}
 		seen[k] = r

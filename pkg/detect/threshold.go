@@ -57,7 +57,8 @@ func parseLimiter(kw, v string, filter bool) (*limiter, *RuleError) {
 			}
 		}
 		if !ok {
-			return nil, syntaxErr(kw, "%s: bad setting %q", kw, strings.TrimSpace(part))
+			return nil, syntaxErr(kw, "%s: bad setting %q", kw,
+				strings.TrimSpace(part))
 		}
 	}
 	need := []string{"track", "count", "seconds"}

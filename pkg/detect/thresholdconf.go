@@ -53,11 +53,18 @@ func (rs *RuleSet) ApplyThresholdConfig(name string, r io.Reader, vars Vars) ([]
 func (rs *RuleSet) applyThresholdLine(line string, vars Vars) *RuleError {
 	kind, rest, _ := strings.Cut(line, " ")
 	fields := map[string]string{}
-	var order []string
+	var limits []string // settings other than the rule selection
 	for _, part := range strings.Split(rest, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(part), " ")
+		part = strings.TrimSpace(part)
+		k, v, _ := strings.Cut(part, " ")
 		fields[k] = strings.TrimSpace(v)
-		order = append(order, strings.TrimSpace(part))
+		if k != "sig_id" && k != "gen_id" {
+			limits = append(limits, part)
+		}
+	}
+	apply, err := thresholdDirective(kind, fields, limits, vars)
+	if err != nil {
+		return err
 	}
 	sid, err := parseUint32("sig_id", fields["sig_id"])
 	if err != nil {
@@ -68,29 +75,6 @@ func (rs *RuleSet) applyThresholdLine(line string, vars Vars) *RuleError {
 		if gid, err = parseUint32("gen_id", g); err != nil {
 			return err
 		}
-	}
-	var apply func(r *Rule)
-	switch kind {
-	case "threshold", "event_filter":
-		var keep []string
-		for _, p := range order {
-			if !strings.HasPrefix(p, "sig_id") && !strings.HasPrefix(p, "gen_id") {
-				keep = append(keep, p)
-			}
-		}
-		l, err := parseLimiter(kind, strings.Join(keep, ","), false)
-		if err != nil {
-			return err
-		}
-		apply = func(r *Rule) { r.threshold, r.filter = l, nil }
-	case "suppress":
-		s, err := parseSuppress(fields, vars)
-		if err != nil {
-			return err
-		}
-		apply = func(r *Rule) { r.suppress = append(r.suppress, s) }
-	default:
-		return unsupported(kind, "unsupported threshold.config directive %q", kind)
 	}
 	found := false
 	for _, r := range rs.Rules {
@@ -105,6 +89,26 @@ func (rs *RuleSet) applyThresholdLine(line string, vars Vars) *RuleError {
 		return e
 	}
 	return nil
+}
+
+// thresholdDirective returns what one threshold.config line does to a rule.
+func thresholdDirective(kind string, fields map[string]string, limits []string,
+	vars Vars) (func(*Rule), *RuleError) {
+	switch kind {
+	case "threshold", "event_filter":
+		l, err := parseLimiter(kind, strings.Join(limits, ","), false)
+		if err != nil {
+			return nil, err
+		}
+		return func(r *Rule) { r.threshold, r.filter = l, nil }, nil
+	case "suppress":
+		s, err := parseSuppress(fields, vars)
+		if err != nil {
+			return nil, err
+		}
+		return func(r *Rule) { r.suppress = append(r.suppress, s) }, nil
+	}
+	return nil, unsupported(kind, "unsupported threshold.config directive %q", kind)
 }
 
 func parseSuppress(f map[string]string, vars Vars) (*suppression, *RuleError) {

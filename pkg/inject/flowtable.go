@@ -37,9 +37,10 @@ type flow struct {
 	entry      uint64
 	last       time.Time // last trigger, RST or not, that moved the flow
 	state      flowState
-	frames     int // RSTs sent
-	answers    int // later triggers answered
-	echoes     int // RSTs seen back on the mirror
+	frames     int       // RSTs sent
+	answers    int       // later triggers answered with at least one RST
+	answered   time.Time // last such answer
+	echoes     int       // RSTs seen back on the mirror
 	sent       [8]sentRST
 	nsent      int
 	prev, next int32

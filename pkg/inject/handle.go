@@ -65,20 +65,26 @@ func (t *Tracker) first(tr Trigger, now time.Time) {
 }
 
 // later answers a further trigger of a followed flow, within its budget.
+// Past the budget the flow is reported unconfirmed once and then answered
+// at most once per RetryEvery, so a flow that survives every reset is still
+// retried, slowly, for as long as it is blocked.
 func (t *Tracker) later(f *flow, tr Trigger, now time.Time) {
-	if f.state == stateUnconfirmed {
-		t.stats.OverBudget++
-		return
-	}
-	if f.answers >= t.cfg.ExtraBudget {
+	if f.state != stateUnconfirmed && f.answers >= t.cfg.ExtraBudget {
 		f.state = stateUnconfirmed
 		t.stats.Pending--
 		t.stats.Unconfirmed++
 		t.emit(t.event(EventUnconfirmed, f, now, nil))
 		return
 	}
-	f.answers++
+	if f.state == stateUnconfirmed && now.Sub(f.answered) < t.cfg.RetryEvery {
+		t.stats.OverBudget++
+		return
+	}
 	n, err := t.answer(f, tr)
+	if n > 0 { // a trigger whose RSTs were all sent before costs no budget
+		f.answers++
+		f.answered = now
+	}
 	f.frames += n
 	t.stats.ExtraRSTs += uint64(n)
 	if err != nil {

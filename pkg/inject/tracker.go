@@ -12,6 +12,7 @@ import (
 const (
 	DefaultExtraBudget  = 8
 	DefaultQuietTime    = 2 * time.Second
+	DefaultRetryEvery   = time.Second
 	DefaultMaxFlows     = 16384
 	DefaultTTLCacheSize = 4096
 )
@@ -22,6 +23,10 @@ type TrackerConfig struct {
 	// the first pair; each answer sends at most two RSTs and never one the
 	// flow already sent. Negative means none.
 	ExtraBudget int
+
+	// RetryEvery is how often a flow past its budget (unconfirmed) is
+	// still answered.
+	RetryEvery time.Duration
 
 	// QuietTime is how long a flow must send nothing after its last RST to
 	// count as confirmed.
@@ -140,6 +145,9 @@ func withDefaults(c TrackerConfig) TrackerConfig {
 	}
 	if c.QuietTime <= 0 {
 		c.QuietTime = DefaultQuietTime
+	}
+	if c.RetryEvery <= 0 {
+		c.RetryEvery = DefaultRetryEvery
 	}
 	if c.MaxFlows <= 0 {
 		c.MaxFlows = DefaultMaxFlows

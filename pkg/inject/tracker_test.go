@@ -165,6 +165,24 @@ func TestTrackerBudget(t *testing.T) {
 	}
 }
 
+// TestTrackerRetriesPastBudget: a flow that outlives its budget is still
+// answered, once per RetryEvery, with its newest numbers.
+func TestTrackerRetriesPastBudget(t *testing.T) {
+	r := newRig(t, TrackerConfig{ExtraBudget: 1, QuietTime: 10 * time.Second,
+		RetryEvery: time.Second})
+	r.handle(t, fixPayload)
+	p := fixPayload
+	for i, want := range []int{1, 0, 0, 1, 0} {
+		p.seq += 100
+		r.now = r.now.Add(400 * time.Millisecond)
+		if n := len(r.handle(t, p)); n != want {
+			t.Errorf("trigger %d at +%v: %d frames, want %d", i, time.Duration(i+1)*400*
+				time.Millisecond, n, want)
+		}
+	}
+	wantKinds(t, r, EventPending, EventUnconfirmed)
+}
+
 func TestTrackerNoExtraBudget(t *testing.T) {
 	r := newRig(t, TrackerConfig{ExtraBudget: -1})
 	r.handle(t, fixPayload)

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -116,10 +117,11 @@ func shapeID(s bpfSoftipsShape) uint32 {
 		uint32(s.Flags)
 }
 
-// SetBlocks makes the kernel block table equal to entries: new and changed
-// entries are written first, then the shape set is widened, stale entries
-// are deleted, and finally the shape set is narrowed to what remains, so a
-// packet matching an entry present before and after never misses.
+// SetBlocks makes the kernel block table equal to entries: filter bits and
+// new or changed entries are written first, then the shape set is widened,
+// stale entries are deleted, and finally the shape set and the filter are
+// narrowed to what remains, so a packet matching an entry present before
+// and after never misses.
 func (c *Classifier) SetBlocks(entries []Entry) error {
 	want, err := desired(entries)
 	if err != nil {
@@ -132,6 +134,10 @@ func (c *Classifier) SetBlocks(entries []Entry) error {
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	bits := filterOf(want)
+	if err := c.writeFilter(bits.union(c.filter)); err != nil {
+		return fmt.Errorf("set blocks: %w", err)
+	}
 	if err := c.writeChanged(want); err != nil {
 		return fmt.Errorf("set blocks: %w", err)
 	}
@@ -146,7 +152,25 @@ func (c *Classifier) SetBlocks(entries []Entry) error {
 	if err := c.writeShapes(final); err != nil {
 		return fmt.Errorf("set blocks: %w", err)
 	}
+	if err := c.writeFilter(bits); err != nil {
+		return fmt.Errorf("set blocks: %w", err)
+	}
 	return nil
+}
+
+// maskWords is the prefix mask of length bits as the kernel ANDs it: four
+// words whose bytes in memory are the mask in network order.
+func maskWords(bits uint8) [4]uint32 {
+	var b [16]byte
+	for i := range b {
+		n := min(max(int(bits)-8*i, 0), 8)
+		b[i] = byte(0xff << (8 - n))
+	}
+	var w [4]uint32
+	for i := range w {
+		w[i] = binary.NativeEndian.Uint32(b[4*i:])
+	}
+	return w
 }
 
 func unionShapes(a, b []bpfSoftipsShape) []bpfSoftipsShape {
@@ -189,7 +213,12 @@ func (c *Classifier) deleteStale(want map[bpfSoftipsBlockKey]uint64) error {
 	return nil
 }
 
-// writeShapes publishes the active shape set with one map update.
+// shapeSlots is how many shape sets rotate in the kernel (SOFTIPS_SHAPE_SLOTS).
+const shapeSlots = 3
+
+// writeShapes publishes a shape set: it fills the next slot, which no
+// packet reads, then makes it live. A packet that began on the slot before
+// keeps a consistent set until two more changes have been made.
 func (c *Classifier) writeShapes(shapes []bpfSoftipsShape) error {
 	if slices.Equal(shapes, c.shapes) {
 		return nil
@@ -197,8 +226,16 @@ func (c *Classifier) writeShapes(shapes []bpfSoftipsShape) error {
 	c.gen++
 	set := bpfSoftipsShapeSet{Count: uint32(len(shapes)), Generation: c.gen}
 	copy(set.Shapes[:], shapes)
-	if err := c.objs.Shapes.Update(uint32(0), &set, ebpf.UpdateAny); err != nil {
+	for i, sh := range shapes {
+		set.Masks[i].Src = maskWords(sh.SrcPlen)
+		set.Masks[i].Dst = maskWords(sh.DstPlen)
+	}
+	slot := c.gen % shapeSlots
+	if err := c.objs.Shapes.Update(slot, &set, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("write shape set: %w", err)
+	}
+	if err := c.objs.ShapeSlot.Update(uint32(0), slot, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("switch shape set: %w", err)
 	}
 	c.shapes = slices.Clone(shapes)
 	return nil
@@ -206,9 +243,13 @@ func (c *Classifier) writeShapes(shapes []bpfSoftipsShape) error {
 
 // Shapes returns how many distinct shapes the kernel searches now.
 func (c *Classifier) Shapes() (int, error) {
+	var slot uint32
+	if err := c.objs.ShapeSlot.Lookup(uint32(0), &slot); err != nil {
+		return 0, fmt.Errorf("read shape slot: %w", err)
+	}
 	var set bpfSoftipsShapeSet
-	if err := c.objs.Shapes.Lookup(uint32(0), &set); err != nil {
-		return 0, fmt.Errorf("read shape set: %w", err)
+	if err := c.objs.Shapes.Lookup(slot, &set); err != nil {
+		return 0, fmt.Errorf("read shape set %d: %w", slot, err)
 	}
 	return int(set.Count), nil
 }
@@ -217,19 +258,51 @@ func (c *Classifier) Shapes() (int, error) {
 func (c *Classifier) Hits() (map[uint64]Hit, error) {
 	clk := newMonoClock()
 	out := make(map[uint64]Hit)
-	var k bpfSoftipsBlockKey
-	var v bpfSoftipsBlockVal
-	it := c.objs.Blocks.Iterate()
-	for it.Next(&k, &v) {
+	err := c.eachBlock(func(v *bpfSoftipsBlockVal) {
 		h := out[v.EntryId]
 		h.Hits += v.Hits
 		if t := clk.wall(v.LastHitNs); t.After(h.LastHit) {
 			h.LastHit = t
 		}
 		out[v.EntryId] = h
-	}
-	if err := it.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read hits: %w", err)
 	}
 	return out, nil
+}
+
+// hitBatch is how many block entries one batch lookup reads.
+const hitBatch = 4096
+
+// eachBlock calls fn for every value of the blocks map, in batches where
+// the kernel supports it (a 100,000-entry table reads in a few syscalls).
+func (c *Classifier) eachBlock(fn func(*bpfSoftipsBlockVal)) error {
+	var cursor ebpf.MapBatchCursor
+	keys := make([]bpfSoftipsBlockKey, hitBatch)
+	vals := make([]bpfSoftipsBlockVal, hitBatch)
+	for {
+		n, err := c.objs.Blocks.BatchLookup(&cursor, keys, vals, nil)
+		for i := range vals[:n] {
+			fn(&vals[i])
+		}
+		switch {
+		case errors.Is(err, ebpf.ErrKeyNotExist):
+			return nil
+		case errors.Is(err, ebpf.ErrNotSupported) && n == 0:
+			return c.iterateBlocks(fn)
+		case err != nil:
+			return err
+		}
+	}
+}
+
+func (c *Classifier) iterateBlocks(fn func(*bpfSoftipsBlockVal)) error {
+	var k bpfSoftipsBlockKey
+	var v bpfSoftipsBlockVal
+	it := c.objs.Blocks.Iterate()
+	for it.Next(&k, &v) {
+		fn(&v)
+	}
+	return it.Err()
 }

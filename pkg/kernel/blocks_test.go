@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"net/netip"
 	"os/exec"
 	"path/filepath"
@@ -40,7 +41,7 @@ func shapeCount(t *testing.T, c *Classifier) int {
 // TestSetBlocksDiff walks the block table through add, replace and remove
 // and checks the kernel maps after each step.
 func TestSetBlocksDiff(t *testing.T) {
-	c := load(t, Options{})
+	c := load(t, Options{RateBurst: 1000})
 	a := flowspec.MustParse("0.0.0.0/0 0 198.51.100.20/32 443")
 	b := flowspec.MustParse("203.0.113.0/24 0 198.51.100.30/32 0")
 	d := flowspec.MustParse("198.51.100.7/32 0 0.0.0.0/0 0")
@@ -72,7 +73,45 @@ func TestSetBlocksDiff(t *testing.T) {
 		if n := shapeCount(t, c); n != st.shapes {
 			t.Errorf("%s: %d shapes, want %d", st.name, n, st.shapes)
 		}
+		if bits, want := filterBits(t, c), len(st.entries); bits != want {
+			t.Errorf("%s: %d filter bits set, want %d", st.name, bits, want)
+		}
+		checkMatch(t, c, st.name, st.entries, a)
 	}
+}
+
+// checkMatch sends P and checks it matches exactly when spec is installed,
+// with that entry's id.
+func checkMatch(t *testing.T, c *Classifier, step string, es []Entry, spec flowspec.Spec) {
+	t.Helper()
+	var want uint64
+	for _, e := range es {
+		if e.Spec == spec {
+			want = e.ID
+		}
+	}
+	run(t, c, cToS().bytes(t))
+	reqs := drainInjects(t, c)
+	switch {
+	case want == 0 && len(reqs) != 0:
+		t.Errorf("%s: P matched entry %d with %q absent", step, reqs[0].EntryID, spec)
+	case want != 0 && (len(reqs) != 1 || reqs[0].EntryID != want):
+		t.Errorf("%s: P gave requests %+v, want one for entry %d", step, reqs, want)
+	}
+}
+
+// filterBits counts the bits set in the kernel's block filter.
+func filterBits(t *testing.T, c *Classifier) int {
+	t.Helper()
+	n := 0
+	var w uint64
+	for i := range uint32(filterWords) {
+		if err := c.objs.BlockFilter.Lookup(i, &w); err != nil {
+			t.Fatalf("filter word %d: %v", i, err)
+		}
+		n += bits.OnesCount64(w)
+	}
+	return n
 }
 
 // TestSetBlocksRejects: bad tables are refused whole, leaving the maps as
@@ -172,5 +211,21 @@ func TestPinnedDump(t *testing.T) {
 	if f.Value.EntryID != 4242 || f.Key.Dport != 443 || f.Key.Shape.Family != 4 ||
 		f.Key.Shape.DstPlen != 32 {
 		t.Errorf("dump does not show the entry by field names: %s", out)
+	}
+}
+
+// TestHitsMany: Hits reads tables larger than one batch completely.
+func TestHitsMany(t *testing.T) {
+	c := load(t, Options{})
+	es := mixedEntries(3*hitBatch + 5)
+	if err := c.SetBlocks(es); err != nil {
+		t.Fatal(err)
+	}
+	hits, err := c.Hits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != len(es) {
+		t.Errorf("hits for %d entries, want %d", len(hits), len(es))
 	}
 }

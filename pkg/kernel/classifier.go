@@ -95,6 +95,7 @@ type Classifier struct {
 	blocks map[bpfSoftipsBlockKey]uint64 // what the blocks map holds: key -> entry id
 	shapes []bpfSoftipsShape
 	gen    uint32
+	filter *blockFilter // what the kernel's block filter holds
 }
 
 // Load loads the classifier and pins its maps under opts.PinPath, replacing
@@ -114,7 +115,7 @@ func Load(opts Options) (*Classifier, error) {
 	}
 
 	c := &Classifier{pinPath: opts.PinPath, pinned: pinned,
-		blocks: make(map[bpfSoftipsBlockKey]uint64)}
+		blocks: make(map[bpfSoftipsBlockKey]uint64), filter: new(blockFilter)}
 	copts := &ebpf.CollectionOptions{Maps: ebpf.MapOptions{PinPath: opts.PinPath}}
 	if err := spec.LoadAndAssign(&c.objs, copts); err != nil {
 		return nil, fmt.Errorf("load classifier: %w", err)
@@ -259,9 +260,10 @@ func (c *Classifier) Detach() error {
 	return nil
 }
 
-// Close detaches the program, releases every object and removes the pins.
+// Close detaches the program, removes the pins it made (not pins a later
+// Load on the same path took over) and releases every object.
 func (c *Classifier) Close() error {
-	errs := []error{c.Detach()}
+	errs := []error{c.Detach(), c.unpin()}
 	if err := c.objs.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close objects: %w", err))
 	}
@@ -270,11 +272,70 @@ func (c *Classifier) Close() error {
 			errs = append(errs, fmt.Errorf("close detection ring %d: %w", i, err))
 		}
 	}
+	_ = os.Remove(c.pinPath) // only succeeds when nothing else is pinned there
+	return errors.Join(errs...)
+}
+
+// unpin removes each pin that still refers to this classifier's map.
+func (c *Classifier) unpin() error {
+	var errs []error
 	for _, p := range c.pinned {
+		pinned, err := ebpf.LoadPinnedMap(p, nil)
+		if err != nil {
+			continue // gone already, or not a map
+		}
+		mine := sameMap(pinned, c.mapNamed(filepath.Base(p)))
+		pinned.Close()
+		if !mine {
+			continue
+		}
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("remove pin %q: %w", p, err))
 		}
 	}
-	_ = os.Remove(c.pinPath) // only succeeds when nothing else is pinned there
 	return errors.Join(errs...)
+}
+
+func (c *Classifier) mapNamed(name string) *ebpf.Map {
+	o := &c.objs
+	for _, m := range []*ebpf.Map{o.Blocks, o.BlockFilter, o.Shapes, o.ShapeSlot, o.Counters,
+		o.InjectReqs, o.InjectBuckets, o.MirrorRings, o.MirrorDrops, o.MirrorBypass} {
+		if m == nil {
+			continue
+		}
+		if info, err := m.Info(); err == nil && info.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+func sameMap(a, b *ebpf.Map) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	ia, erra := a.Info()
+	ib, errb := b.Info()
+	if erra != nil || errb != nil {
+		return false
+	}
+	idA, okA := ia.ID()
+	idB, okB := ib.ID()
+	return okA && okB && idA == idB
+}
+
+// EnsureBPFFS mounts a BPF file system on dir unless one is there already,
+// as a daemon must do on hosts that do not mount /sys/fs/bpf at boot.
+func EnsureBPFFS(dir string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("bpffs %q: %w", dir, err)
+	}
+	if st.Type == unix.BPF_FS_MAGIC {
+		return nil
+	}
+	if err := unix.Mount("bpf", dir, "bpf", 0, "mode=0700"); err != nil {
+		return fmt.Errorf("mount bpffs on %q: %w", dir, err)
+	}
+	return nil
 }

@@ -2,8 +2,10 @@ package kernel
 
 import (
 	"net/netip"
+	"os"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // TestClassify runs single frames through the classifier against one block
@@ -215,5 +217,59 @@ func TestRateLimit(t *testing.T) {
 	}
 	if reqs := drainInjects(t, c); len(reqs) != 4 {
 		t.Errorf("%d requests, want 4", len(reqs))
+	}
+}
+
+// TestRateLimitKeepsNewest: a request refused for want of a token is not
+// lost. The newest one of each direction waits in the flow's bucket and its
+// timer sends it when a token is due, so the last segment of a flow (the
+// ACK whose numbers the final reset needs) always reaches the injector.
+func TestRateLimitKeepsNewest(t *testing.T) {
+	c := load(t, Options{RateBurst: 2, RateIntervalNS: 30_000_000})
+	setBlocks(t, c, "0.0.0.0/0 0 198.51.100.20/32 443")
+	for i := range 6 {
+		f := cToS()
+		f.seq, f.ack = 1000+uint32(i)*100, 5000+uint32(i)
+		if i%2 == 1 {
+			f = f.reversed()
+		}
+		run(t, c, f.bytes(t))
+	}
+	if m := counters(t, c); m["inject_queued"] != 2 || m["rate_limited"] != 4 {
+		t.Fatalf("queued %d limited %d, want 2 and 4", m["inject_queued"], m["rate_limited"])
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for counters(t, c)["inject_deferred"] < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	reqs := drainInjects(t, c)
+	if len(reqs) != 4 {
+		t.Fatalf("%d requests, want 2 at once and 2 deferred", len(reqs))
+	}
+	seqs := map[uint32]bool{reqs[2].Seq: true, reqs[3].Seq: true}
+	if !seqs[1400] || !seqs[1500] {
+		t.Errorf("deferred requests carry seq %d and %d, want the newest of each "+
+			"direction (1400 and 1500)", reqs[2].Seq, reqs[3].Seq)
+	}
+}
+
+// TestInjectRingFull: requests beyond a full inject ring are counted as
+// lost, never silently dropped.
+func TestInjectRingFull(t *testing.T) {
+	c := load(t, Options{InjectRingSize: uint32(os.Getpagesize())})
+	setBlocks(t, c, "0.0.0.0/0 0 198.51.100.20/32 443")
+	const flows = 100
+	for i := range flows {
+		f := cToS()
+		f.sport = uint16(20000 + i)
+		run(t, c, f.bytes(t))
+	}
+	m := counters(t, c)
+	if m["inject_full"] == 0 || m["inject_queued"]+m["inject_full"] != flows {
+		t.Errorf("queued %d + full %d, want some full and %d in all",
+			m["inject_queued"], m["inject_full"], flows)
+	}
+	if n := len(drainInjects(t, c)); uint64(n) != m["inject_queued"] {
+		t.Errorf("%d requests in the ring, want %d", n, m["inject_queued"])
 	}
 }

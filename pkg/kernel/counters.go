@@ -23,6 +23,7 @@ var counterNames = map[bpfSoftipsCounter]string{
 	bpfSoftipsCounterSOFTIPS_CNT_MIRROR_FULL:     "mirror_full",
 	bpfSoftipsCounterSOFTIPS_CNT_MIRROR_BYPASSED: "mirror_bypassed",
 	bpfSoftipsCounterSOFTIPS_CNT_MIRROR_SKIPPED:  "mirror_skipped",
+	bpfSoftipsCounterSOFTIPS_CNT_INJECT_DEFERRED: "inject_deferred",
 }
 
 // Counters returns every classifier counter, summed over CPUs, by its

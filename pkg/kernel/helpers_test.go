@@ -126,10 +126,19 @@ func mountBPFFS(t testing.TB) string {
 	return dir
 }
 
+// needRoot gates every test here: all load BPF programs. -short skips them.
+func needRoot(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("privileged BPF test: skipped under -short")
+	}
+	testenv.RequireRoot(t)
+}
+
 // load loads a classifier pinned in a private bpffs, closed after the test.
 func load(t testing.TB, opts Options) *Classifier {
 	t.Helper()
-	testenv.RequireRoot(t)
+	needRoot(t)
 	opts.PinPath = filepath.Join(mountBPFFS(t), "softips")
 	c, err := Load(opts)
 	if err != nil {

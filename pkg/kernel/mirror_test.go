@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/netip"
 	"os"
@@ -227,10 +228,63 @@ func TestMirrorDrops(t *testing.T) {
 	}
 }
 
+// TestReadMirror: the public reader delivers queued snapshots in order and
+// returns nil once its context is cancelled.
+func TestReadMirror(t *testing.T) {
+	c := load(t, Options{MirrorShards: 1})
+	var frames [][]byte
+	for i := range 3 {
+		f := cToS()
+		f.seq = uint32(1000 + 100*i)
+		frames = append(frames, f.bytes(t))
+		run(t, c, frames[i])
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // a bound, not a timing
+	defer cancel()
+	var got [][]byte
+	err := c.ReadMirror(ctx, 0, func(r MirrorRecord) {
+		got = append(got, bytes.Clone(r.Data))
+		if len(got) == len(frames) {
+			cancel()
+		}
+	})
+	if err != nil {
+		t.Fatalf("read mirror: %v", err)
+	}
+	for i := range frames {
+		if i >= len(got) || !bytes.Equal(got[i], frames[i][:len(got[i])]) {
+			t.Fatalf("record %d does not start the frame sent %d-th", i, i)
+		}
+	}
+}
+
 // TestReadMirrorShard: a shard the classifier does not feed is an error.
 func TestReadMirrorShard(t *testing.T) {
 	c := load(t, Options{MirrorShards: 2})
 	if err := c.ReadMirror(t.Context(), 2, func(MirrorRecord) {}); !errors.Is(err, ErrNoShard) {
 		t.Errorf("shard 2 of 2: error %v, want ErrNoShard", err)
+	}
+}
+
+// TestJumboFrame: a frame larger than one page reaches the program in
+// several buffers (xdp.frags); it still matches, and its snapshot keeps the
+// headers and SnapLen bytes with the whole length.
+func TestJumboFrame(t *testing.T) {
+	c := load(t, Options{MirrorShards: 1, SnapLen: 64})
+	setBlocks(t, c, "0.0.0.0/0 0 198.51.100.20/32 443")
+	f := cToS()
+	f.payload = 8000
+	data := f.bytes(t)
+	run(t, c, data)
+	reqs := drainInjects(t, c)
+	if len(reqs) != 1 || reqs[0].PayloadLen != 8000 {
+		t.Fatalf("requests %+v, want one with payload 8000", reqs)
+	}
+	recs := drainMirror(t, c, 0)
+	if len(recs) != 1 || len(recs[0].Data) != 14+20+20+64 || int(recs[0].OrigLen) != len(data) {
+		t.Fatalf("%d snapshots, want one of %d bytes of %d", len(recs), 14+20+20+64, len(data))
+	}
+	if !bytes.Equal(recs[0].Data, data[:len(recs[0].Data)]) {
+		t.Error("snapshot bytes differ from the frame")
 	}
 }

@@ -39,7 +39,12 @@ type bpfSoftipsBucket struct {
 	_      structs.HostLayout
 	LastNs uint64
 	Tokens uint32
-	Pad    uint32
+	Held   uint32
+	Timer  struct {
+		_ structs.HostLayout
+		_ [16]byte
+	}
+	Deferred [2]bpfSoftipsInjectReq
 }
 
 type bpfSoftipsCounter uint32
@@ -63,7 +68,8 @@ const (
 	bpfSoftipsCounterSOFTIPS_CNT_MIRROR_FULL     bpfSoftipsCounter = 15
 	bpfSoftipsCounterSOFTIPS_CNT_MIRROR_BYPASSED bpfSoftipsCounter = 16
 	bpfSoftipsCounterSOFTIPS_CNT_MIRROR_SKIPPED  bpfSoftipsCounter = 17
-	bpfSoftipsCounterSOFTIPS_CNT_MAX             bpfSoftipsCounter = 18
+	bpfSoftipsCounterSOFTIPS_CNT_INJECT_DEFERRED bpfSoftipsCounter = 18
+	bpfSoftipsCounterSOFTIPS_CNT_MAX             bpfSoftipsCounter = 19
 )
 
 type bpfSoftipsFlowKey struct {
@@ -118,12 +124,18 @@ type bpfSoftipsShapeSet struct {
 	Count      uint32
 	Generation uint32
 	Shapes     [32]bpfSoftipsShape
+	Masks      [32]struct {
+		_   structs.HostLayout
+		Src [4]uint32
+		Dst [4]uint32
+	}
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	bpfMapBlockFilter     = "block_filter"
 	bpfMapBlocks          = "blocks"
 	bpfMapCounters        = "counters"
 	bpfMapInjectBuckets   = "inject_buckets"
@@ -132,6 +144,7 @@ const (
 	bpfMapMirrorDrops     = "mirror_drops"
 	bpfMapMirrorRings     = "mirror_rings"
 	bpfMapMirrorScratch   = "mirror_scratch"
+	bpfMapShapeSlot       = "shape_slot"
 	bpfMapShapes          = "shapes"
 	bpfProgSoftipsEmpty   = "softips_empty"
 	bpfProgSoftipsXdp     = "softips_xdp"
@@ -194,6 +207,7 @@ type bpfProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type bpfMapSpecs struct {
+	BlockFilter   *ebpf.MapSpec `ebpf:"block_filter"`
 	Blocks        *ebpf.MapSpec `ebpf:"blocks"`
 	Counters      *ebpf.MapSpec `ebpf:"counters"`
 	InjectBuckets *ebpf.MapSpec `ebpf:"inject_buckets"`
@@ -202,6 +216,7 @@ type bpfMapSpecs struct {
 	MirrorDrops   *ebpf.MapSpec `ebpf:"mirror_drops"`
 	MirrorRings   *ebpf.MapSpec `ebpf:"mirror_rings"`
 	MirrorScratch *ebpf.MapSpec `ebpf:"mirror_scratch"`
+	ShapeSlot     *ebpf.MapSpec `ebpf:"shape_slot"`
 	Shapes        *ebpf.MapSpec `ebpf:"shapes"`
 }
 
@@ -238,6 +253,7 @@ func (o *bpfObjects) Close() error {
 //
 // It can be passed to loadBpfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type bpfMaps struct {
+	BlockFilter   *ebpf.Map `ebpf:"block_filter"`
 	Blocks        *ebpf.Map `ebpf:"blocks"`
 	Counters      *ebpf.Map `ebpf:"counters"`
 	InjectBuckets *ebpf.Map `ebpf:"inject_buckets"`
@@ -246,11 +262,13 @@ type bpfMaps struct {
 	MirrorDrops   *ebpf.Map `ebpf:"mirror_drops"`
 	MirrorRings   *ebpf.Map `ebpf:"mirror_rings"`
 	MirrorScratch *ebpf.Map `ebpf:"mirror_scratch"`
+	ShapeSlot     *ebpf.Map `ebpf:"shape_slot"`
 	Shapes        *ebpf.Map `ebpf:"shapes"`
 }
 
 func (m *bpfMaps) Close() error {
 	return _BpfClose(
+		m.BlockFilter,
 		m.Blocks,
 		m.Counters,
 		m.InjectBuckets,
@@ -259,6 +277,7 @@ func (m *bpfMaps) Close() error {
 		m.MirrorDrops,
 		m.MirrorRings,
 		m.MirrorScratch,
+		m.ShapeSlot,
 		m.Shapes,
 	)
 }

@@ -18,11 +18,13 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/softips/softips/pkg/av"
 	"github.com/softips/softips/pkg/blocktable"
 	"github.com/softips/softips/pkg/detect"
 	"github.com/softips/softips/pkg/flowspec"
 	"github.com/softips/softips/pkg/inject"
 	"github.com/softips/softips/pkg/invariant"
+	"github.com/softips/softips/pkg/multisession"
 	"github.com/softips/softips/pkg/pipeline"
 	"github.com/softips/softips/pkg/replay"
 	"github.com/softips/softips/pkg/respond"
@@ -36,12 +38,17 @@ type Options struct {
 	EVE       io.Writer // EVE JSON alerts; nil for none
 	RSTOut    io.Writer // pcap of the RST frames; nil for none
 	Progress  func(frames int)
+	AV        *av.DB // antivirus signatures; nil for none
+	AVPolicy  string // fields an antivirus signal keeps (see av.BlockSpec)
+	// MultiSession are the user block classifications across connections.
+	MultiSession []multisession.Rule
 }
 
 // Result is what a replay produced, for tests and callers that print it
 // their own way.
 type Result struct {
 	Alerts  []replay.Alert
+	AVHits  []replay.AVHit
 	Signals []flowspec.Spec
 	Resets  [][]byte // RST frames, in the order the injector would send them
 	Table   []blocktable.Entry
@@ -50,23 +57,31 @@ type Result struct {
 
 // session collects responses from the pipeline's workers.
 type session struct {
-	mu    sync.Mutex
-	table *blocktable.Table
-	inv   *invariant.Extractor
-	res   Result
-	err   error
+	mu     sync.Mutex
+	table  *blocktable.Table
+	inv    *invariant.Extractor
+	multi  *multisession.Tracker
+	eve    io.Writer
+	policy string
+	now    time.Time       // capture time of the event being answered
+	resets *inject.Tracker // the daemon's reset logic, sending into res.Resets
+	res    Result
+	err    error
 }
 
 // Run replays path and returns what softips would have done.
 func Run(ctx context.Context, path string, o Options) (Result, error) {
-	s, err := newSession()
+	s, err := newSession(o)
 	if err != nil {
 		return Result{}, err
 	}
-	engine := detect.NewEngine(o.Rules, detect.Options{})
+	var engine *detect.Engine
+	if o.Rules != nil {
+		engine = detect.NewEngine(o.Rules, detect.Options{})
+	}
 	cfg := pipeline.Config{Midstream: o.Midstream} // zero fields take the defaults
 	alerts, sum, err := replay.Run(ctx, path, engine, replay.Options{Pipeline: cfg, EVE: o.EVE,
-		OnAlert: s.onAlert, Frames: o.Progress})
+		OnAlert: s.onAlert, Frames: o.Progress, AV: o.AV, OnAVHit: s.onAVHit})
 	if err != nil {
 		return Result{}, err
 	}
@@ -75,7 +90,7 @@ func Run(ctx context.Context, path string, o Options) (Result, error) {
 	return s.res, s.err
 }
 
-func newSession() (*session, error) {
+func newSession(o Options) (*session, error) {
 	to := blocktable.DefaultOptions()
 	t, err := blocktable.Open(to)
 	if err != nil {
@@ -85,35 +100,78 @@ func newSession() (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{table: t, inv: inv}, nil
+	multi, err := multisession.New(o.MultiSession, 0)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{table: t, inv: inv, multi: multi, eve: o.EVE, policy: o.AVPolicy}
+	s.resets = inject.NewTracker(inject.TrackerConfig{Now: func() time.Time { return s.now }},
+		s.collect, nil)
+	return s, nil
+}
+
+// collect is the offline injector: frames are kept, not sent. The tracker
+// reuses its buffers, so each frame is copied.
+func (s *session) collect(frames ...[]byte) error {
+	for _, f := range frames {
+		s.res.Resets = append(s.res.Resets, append([]byte(nil), f...))
+	}
+	return nil
 }
 
 // onAlert is the daemon's response policy applied offline: a block action
 // signals the flow as seen in the alerting direction and resets it from
-// the alerting packet's own numbers.
+// the alerting packet's own numbers; every alert also counts towards the
+// multi-session classifications.
 func (s *session) onAlert(a replay.Alert, ev *pipeline.Event) {
-	if !a.Rule.IsBlock() {
-		return
-	}
-	spec := respond.SignalFor(a.Src, a.Dst)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, sig := range s.multi.Observe(multisession.Alert{Src: a.Src, Dst: a.Dst,
+		Classtype: a.Rule.Classtype, Time: ev.Time}) {
+		s.respond(sig.Spec, "multi-session:"+sig.Rule, ev.Time, nil)
+	}
+	if a.Rule.IsBlock() {
+		s.respond(respond.SignalFor(a.Src, a.Dst), fmt.Sprintf("sid:%d", a.Rule.SID),
+			ev.Time, ev.Packet)
+	}
+}
+
+// onAVHit logs the hit as EVE and blocks the flow by the antivirus policy.
+func (s *session) onAVHit(h replay.AVHit, ev *pipeline.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.res.AVHits = append(s.res.AVHits, h)
+	at := time.Time{}
+	var pkt *pipeline.Packet
+	if ev != nil {
+		at, pkt = ev.Time, ev.Packet
+	}
+	if s.eve != nil {
+		_ = av.WriteEVE(s.eve, h.Hit, av.FlowInfo{Time: at, FlowID: h.FlowID, Src: h.Server,
+			Dst: h.Client})
+	}
+	spec, err := av.BlockSpec(s.policy, h.Client, h.Server)
+	if err != nil {
+		s.err = err
+		return
+	}
+	s.respond(spec, "av:"+h.Signature, at, pkt)
+}
+
+// respond installs the signal and builds the RSTs the injector would send
+// for pkt (none when the verdict came without a packet).
+func (s *session) respond(spec flowspec.Spec, source string, at time.Time,
+	pkt *pipeline.Packet) {
 	s.res.Signals = append(s.res.Signals, spec)
-	sig := blocktable.Signal{Spec: spec, Source: fmt.Sprintf("sid:%d", a.Rule.SID),
-		Time: ev.Time}
+	sig := blocktable.Signal{Spec: spec, Source: source, Time: at}
 	e, _, err := s.table.Add(blocktable.Request{Spec: spec, Origin: blocktable.Detector,
 		Signals: []blocktable.Signal{sig}})
 	s.inv.Ingest(sig)
-	if err != nil || ev.Packet == nil {
+	if err != nil || pkt == nil {
 		return
 	}
-	frames, err := inject.BuildResets(respond.TriggerFor(ev.Packet, e.ID),
-		inject.BuildOptions{}, nil)
-	if err != nil {
-		s.err = fmt.Errorf("build resets for %s: %w", spec, err)
-		return
-	}
-	s.res.Resets = append(s.res.Resets, frames...)
+	s.now = at
+	s.resets.Handle(respond.TriggerFor(pkt, e.ID))
 }
 
 // Replay runs path and writes the report, the EVE records and the RST pcap.

@@ -18,6 +18,10 @@ func report(w io.Writer, r Result, alertsAsEVE bool) error {
 				a.Rule.Action, a.Rule.SID, a.Rule.Rev, a.Rule.Msg, a.Src, a.Dst, a.PcapCnt)
 		}
 	}
+	for _, h := range r.AVHits {
+		fmt.Fprintf(w, "virus  %s (%s in %s at %d) %s -> %s\n", h.Signature, h.Kind, h.Object,
+			h.Offset, h.Server, h.Client)
+	}
 	for _, s := range r.Signals {
 		fmt.Fprintf(w, "signal %s\n", s)
 	}

@@ -69,7 +69,8 @@ func (w *Worker) onSynAck(f *Flow, p *Packet, d int) {
 func (w *Worker) deliver(f *Flow, p *Packet, d int, t time.Time, index int) {
 	ev := &w.ev
 	*ev = Event{Flow: f, Packet: p, Index: index, Time: t, ToServer: d == ToServer,
-		Established: f.established, Src: p.SrcAddrPort(), Dst: p.DstAddrPort()}
+		Established: f.established && f.State != StateClosed, Src: p.SrcAddrPort(),
+		Dst: p.DstAddrPort()}
 	s := &f.dir[d]
 	switch {
 	case !s.started:

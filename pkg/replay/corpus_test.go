@@ -19,20 +19,12 @@ import (
 
 // svPassFloor is how many suricata-verify cases pass today; the corpus
 // test fails when fewer do.
-const svPassFloor = 38
+const svPassFloor = 40
 
 // svKnown lists cases that cannot pass yet, with the reason. They are
 // skipped (visibly), not hidden; a known case that starts passing is
 // reported in the log so it can leave this table.
-var svKnown = map[string]string{
-	// Suricata logs 1 alert: its dsize:!N does not match packets without
-	// payload, although dsize:<10 does (4 alerts); detect matches all 5.
-	"test-dsize-values": "detect: Suricata's dsize negation skips empty packets",
-	// Needs --simulate-ips semantics after a reject (Suricata logs 4 of the
-	// 5 to_server established packets) and HTTP-transaction attribution of
-	// an "ip" rule (has-key http).
-	"bug-7199": "detect: IPS reject flow semantics and http tx attribution",
-}
+var svKnown = map[string]string{}
 
 // svTest is the part of a suricata-verify test.yaml softips reads.
 type svTest struct {

@@ -10,10 +10,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/softips/softips/pkg/av"
 	"github.com/softips/softips/pkg/capture"
 	"github.com/softips/softips/pkg/detect"
 	"github.com/softips/softips/pkg/pipeline"
@@ -28,6 +30,20 @@ type Options struct {
 	OnAlert func(Alert, *pipeline.Event)
 	// Frames, when set, is told how many frames have been read so far.
 	Frames func(n int)
+	// AV, when set, scans each direction's reassembled stream and HTTP
+	// bodies with these signatures; OnAVHit sees every hit (on the worker's
+	// goroutine; ev is nil for a hit found when the flow ends).
+	AV       *av.DB
+	AVStream av.StreamOptions
+	OnAVHit  func(AVHit, *pipeline.Event)
+}
+
+// AVHit is one antivirus hit with the flow it was found in.
+type AVHit struct {
+	av.Hit
+	FlowID         uint64
+	Client, Server netip.AddrPort
+	ToClient       bool // found in the server's data
 }
 
 // Alert is one alert raised during a replay.
@@ -64,7 +80,8 @@ func Run(ctx context.Context, path string, engine *detect.Engine, opt Options) (
 	p := pipeline.New(opt.Pipeline, func(int) pipeline.Inspector {
 		mu.Lock()
 		defer mu.Unlock()
-		in := &inspector{engine: engine, onAlert: opt.OnAlert, keep: true}
+		in := &inspector{engine: engine, onAlert: opt.OnAlert, keep: true, av: opt.AV,
+			avOpt: opt.AVStream, onAV: opt.OnAVHit}
 		shards = append(shards, in)
 		return in
 	})
@@ -112,31 +129,77 @@ type inspector struct {
 	emit    func(detect.Alert)
 	onAlert func(Alert, *pipeline.Event)
 	keep    bool // collect alerts for the caller (replay); live does not
+	av      *av.DB
+	avOpt   av.StreamOptions
+	onAV    func(AVHit, *pipeline.Event)
+}
+
+// flowState is what detection keeps per flow in pipeline.Flow.Ext.
+type flowState struct {
+	det *detect.FlowState
+	av  [2]*av.Stream // by pipeline direction: ToServer, ToClient
 }
 
 // NewInspector returns the detection stage for one pipeline worker: it
 // runs engine over each event and hands every alert to onAlert. The live
 // daemon uses it; Run builds its own that also collects alerts.
-func NewInspector(engine *detect.Engine, onAlert func(Alert, *pipeline.Event)) pipeline.Inspector {
-	return &inspector{engine: engine, onAlert: onAlert}
+func NewInspector(engine *detect.Engine, onAlert func(Alert, *pipeline.Event),
+	opt Options) pipeline.Inspector {
+	return &inspector{engine: engine, onAlert: onAlert, av: opt.AV, avOpt: opt.AVStream,
+		onAV: opt.OnAVHit}
 }
 
 // Inspect runs the engine over one event; the flow's detection state
 // lives in Flow.Ext.
 func (s *inspector) Inspect(ev *pipeline.Event) {
-	fs, _ := ev.Flow.Ext.(*detect.FlowState)
+	fs, _ := ev.Flow.Ext.(*flowState)
 	if fs == nil {
-		fs = detect.NewFlowState()
+		fs = s.newFlowState(ev.Flow)
 		ev.Flow.Ext = fs
 	}
-	s.in = detect.Input{Flow: fs, Src: ev.Src, Dst: ev.Dst, ToServer: ev.ToServer,
+	s.in = detect.Input{Flow: fs.det, Src: ev.Src, Dst: ev.Dst, ToServer: ev.ToServer,
 		Established: ev.Established, Flags: ev.Flags(), Payload: ev.Payload(),
 		Stream: ev.Stream, NewData: ev.NewData, Time: ev.Time}
 	s.ev = ev
 	if s.emit == nil {
 		s.emit = s.collect
 	}
-	s.engine.Inspect(&s.in, s.emit)
+	if s.engine != nil {
+		s.engine.Inspect(&s.in, s.emit)
+	}
+	if fs.av[0] != nil && ev.NewData > 0 {
+		d := pipeline.ToClient
+		if ev.ToServer {
+			d = pipeline.ToServer
+		}
+		fs.av[d].Write(ev.Stream[len(ev.Stream)-ev.NewData:])
+	}
+}
+
+func (s *inspector) newFlowState(f *pipeline.Flow) *flowState {
+	fs := &flowState{det: detect.NewFlowState()}
+	if s.av == nil {
+		return fs
+	}
+	for d := range fs.av {
+		o := s.avOpt
+		o.OnHit = func(h av.Hit) { s.avHit(h, f, d == pipeline.ToClient) }
+		fs.av[d] = s.av.NewStream(o)
+	}
+	av.LinkHTTP(fs.av[pipeline.ToServer], fs.av[pipeline.ToClient])
+	return fs
+}
+
+func (s *inspector) avHit(h av.Hit, f *pipeline.Flow, toClient bool) {
+	if s.onAV == nil {
+		return
+	}
+	ev := s.ev
+	if ev != nil && ev.Flow != f {
+		ev = nil
+	}
+	s.onAV(AVHit{Hit: h, FlowID: f.ID, Client: f.Client, Server: f.Server,
+		ToClient: toClient}, ev)
 }
 
 func (s *inspector) collect(a detect.Alert) {
@@ -149,8 +212,18 @@ func (s *inspector) collect(a detect.Alert) {
 	}
 }
 
-// FlowEnd drops nothing: the worker clears Flow.Ext when it frees a flow.
-func (s *inspector) FlowEnd(*pipeline.Flow) {}
+// FlowEnd finishes the flow's antivirus streams (hashes of whole objects
+// are only known at the end).
+func (s *inspector) FlowEnd(f *pipeline.Flow) {
+	fs, _ := f.Ext.(*flowState)
+	if fs == nil || fs.av[0] == nil {
+		return
+	}
+	s.ev = nil
+	for _, st := range fs.av {
+		st.Close()
+	}
+}
 
 // counting reports progress every 4096 frames and at the end.
 type counting struct {

@@ -13,6 +13,7 @@ import (
 const (
 	specClientWeb  = "198.51.100.7/32 0 203.0.113.10/32 80"
 	specClientAlt  = "198.51.100.7/32 0 203.0.113.10/32 8080"
+	specClient6    = "2001:db8:1::7/128 0 2001:db8:2::10/128 80"
 	resetBudget    = time.Second
 	probeWait      = 2 * time.Second
 	scenarioBudget = 60 * time.Second
@@ -64,8 +65,8 @@ func scenarioEstablished(t *testing.T, srv *Server, b blocker) {
 	}
 	t.Logf("block returned after %v", time.Since(t0))
 	for _, ep := range blocked {
-		o, ended := ep.Wait(time.Until(t0.Add(resetBudget)))
-		if !ended || o.End != EndReset {
+		o, _ := ep.Wait(time.Until(t0.Add(resetBudget)))
+		if o.End != EndReset || o.EndAt.Sub(t0) > resetBudget {
 			t.Errorf("%s: want a reset within %v of the block, got %v", o.Label,
 				resetBudget, o)
 			continue
@@ -77,6 +78,36 @@ func scenarioEstablished(t *testing.T, srv *Server, b blocker) {
 	time.Sleep(time.Until(t0.Add(1500 * time.Millisecond)))
 	if o := ctrl.Snapshot(); o.End != EndNone || o.Received <= ctrlBefore {
 		t.Errorf("unblocked host stalled: %v (had %d bytes at the block)", o, ctrlBefore)
+	}
+}
+
+// TestBlockResetsIPv6Flow: the same for an interactive IPv6 connection.
+func TestBlockResetsIPv6Flow(t *testing.T) {
+	srv := requireLab(t)
+	d := startDaemon(t, "")
+	scenarioIPv6(t, srv, cliBlocker{d.CLI()})
+}
+
+func scenarioIPv6(t *testing.T, srv *Server, b blocker) {
+	ctx, cancel := context.WithTimeout(t.Context(), scenarioBudget)
+	defer cancel()
+	inter := mustInteractive(t, ctx, "2001:db8:1::7", "[2001:db8:2::10]:80")
+	blocked := []*Endpoint{inter, mustPeer(t, srv, inter)}
+	for _, ep := range blocked {
+		waitTraffic(t, ep, 2*int64(len(probeMsg)))
+	}
+	t0 := time.Now()
+	if err := b.Block(ctx, specClient6); err != nil {
+		t.Fatal(err)
+	}
+	for _, ep := range blocked {
+		o, _ := ep.Wait(time.Until(t0.Add(resetBudget)))
+		if o.End != EndReset || o.EndAt.Sub(t0) > resetBudget {
+			t.Errorf("%s: want a reset within %v of the block, got %v", o.Label,
+				resetBudget, o)
+			continue
+		}
+		t.Logf("%s %v: reset %v after the block", o.Label, o.Local, o.EndAt.Sub(t0))
 	}
 }
 
@@ -227,12 +258,16 @@ func mapEntries(t *testing.T, ctx context.Context, d *Daemon) int {
 
 func expectBlocked(t *testing.T, ctx context.Context, local, remote string) {
 	t.Helper()
-	o := Probe(ctx, NSClient, local, remote, probeWait)
+	o := ProbeHold(ctx, NSClient, local, remote, probeWait)
 	switch {
-	case o.Received > 0:
-		t.Errorf("blocked %s -> %s: got %d reply bytes: %v", local, remote, o.Received, o)
-	case o.End != EndRefused && o.End != EndReset && o.End != EndEOF:
+	case o.End != EndRefused && o.End != EndReset:
 		t.Errorf("blocked %s -> %s: want refused or reset, got %v", local, remote, o)
+	case o.Received > 0:
+		// The RST raced the server's first reply and lost (DESIGN.md §7):
+		// the connection still died, which is what is asserted; how often
+		// the race is lost is measured by the benchmarks.
+		t.Logf("blocked %s -> %s: %v after %v, %d reply bytes got through first",
+			local, remote, o.End, o.EndAt.Sub(o.Start), o.Received)
 	default:
 		t.Logf("blocked %s -> %s: %v after %v", local, remote, o.End, o.EndAt.Sub(o.Start))
 	}

@@ -111,6 +111,19 @@ func Bulk(ctx context.Context, ns, local, remote string) (*Endpoint, error) {
 // the probe length when the connection worked; otherwise End says how it
 // failed (refused, reset, EOF, timeout).
 func Probe(ctx context.Context, ns, local, remote string, wait time.Duration) Outcome {
+	return probe(ctx, ns, local, remote, wait, false)
+}
+
+// ProbeHold is Probe that, after the echo, keeps the connection open and
+// reading until it ends or wait runs out: a blocked connection whose reset
+// lost the race against the first reply (DESIGN.md §7) still ends in a
+// reset here, while one the block missed runs until the deadline.
+func ProbeHold(ctx context.Context, ns, local, remote string, wait time.Duration) Outcome {
+	return probe(ctx, ns, local, remote, wait, true)
+}
+
+func probe(ctx context.Context, ns, local, remote string, wait time.Duration,
+	hold bool) Outcome {
 	c, err := Dial(ctx, ns, local, remote)
 	if err != nil {
 		ep := newEndpoint("client-probe", nil)
@@ -130,6 +143,10 @@ func Probe(ctx context.Context, ns, local, remote string, wait time.Duration) Ou
 	buf := make([]byte, len(probeMsg))
 	n, err = io.ReadFull(c, buf)
 	ep.received(n)
+	for hold && err == nil {
+		n, err = c.Read(buf)
+		ep.received(n)
+	}
 	ep.finish(err)
 	return ep.Snapshot()
 }

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,7 +32,8 @@ func TestMain(m *testing.M) { os.Exit(runSuite(m)) }
 // runSuite brings the lab up, starts the shared server and builds softips
 // when it can; not as root it only runs the tests, which then skip.
 func runSuite(m *testing.M) int {
-	if os.Geteuid() != 0 {
+	flag.Parse()
+	if os.Geteuid() != 0 || testing.Short() || runsNoTest() {
 		return m.Run()
 	}
 	unlock, err := lockLab(2 * time.Minute)
@@ -48,6 +50,12 @@ func runSuite(m *testing.M) int {
 	}
 	defer tearDown()
 	return m.Run()
+}
+
+// runsNoTest reports a benchmark-only run (-run '^$'): no lab needed.
+func runsNoTest() bool {
+	f := flag.Lookup("test.run")
+	return f != nil && f.Value.String() == "^$"
 }
 
 func setUp() error {
@@ -130,6 +138,9 @@ func buildSoftips(root string) (string, error) {
 // requireLab gates a test on root and on the lab TestMain brought up.
 func requireLab(t *testing.T) *Server {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("lab scenario: skipped in -short mode (needs root and the lab)")
+	}
 	testenv.RequireRoot(t)
 	if suite.server == nil {
 		t.Fatal("lab is not up (TestMain set-up failed)")

@@ -6,13 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/softips/softips/pkg/flowspec"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,7 +21,7 @@ import (
 // at the daemon. It is test code only, bounded in time and in frames sent.
 type reactor struct {
 	mu    sync.Mutex
-	specs map[string]labSpec
+	specs map[string]flowspec.Spec
 	sent  int
 	stop  chan struct{}
 	done  chan struct{}
@@ -31,35 +29,6 @@ type reactor struct {
 }
 
 const maxReactorFrames = 20000
-
-// labSpec is the subset of the flow-spec text the scenarios use.
-type labSpec struct {
-	src, dst         netip.Prefix
-	srcPort, dstPort uint16
-}
-
-func parseLabSpec(s string) (labSpec, error) {
-	f := strings.Fields(s)
-	if len(f) != 4 {
-		return labSpec{}, fmt.Errorf("spec %q: want 4 fields, got %d", s, len(f))
-	}
-	src, err1 := netip.ParsePrefix(f[0])
-	sp, err2 := strconv.ParseUint(f[1], 10, 16)
-	dst, err3 := netip.ParsePrefix(f[2])
-	dp, err4 := strconv.ParseUint(f[3], 10, 16)
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
-		return labSpec{}, fmt.Errorf("spec %q: %w", s, err)
-	}
-	return labSpec{src, dst, uint16(sp), uint16(dp)}, nil
-}
-
-func (l labSpec) oneWay(a, b netip.AddrPort) bool {
-	portOK := func(want, got uint16) bool { return want == 0 || want == got }
-	return l.src.Contains(a.Addr()) && l.dst.Contains(b.Addr()) &&
-		portOK(l.srcPort, a.Port()) && portOK(l.dstPort, b.Port())
-}
-
-func (l labSpec) matches(s Segment) bool { return l.oneWay(s.Src, s.Dst) || l.oneWay(s.Dst, s.Src) }
 
 func startReactor(t *testing.T) *reactor {
 	t.Helper()
@@ -72,7 +41,7 @@ func startReactor(t *testing.T) *reactor {
 		unix.Close(fd)
 		t.Fatal(err)
 	}
-	r := &reactor{specs: map[string]labSpec{}, stop: make(chan struct{}),
+	r := &reactor{specs: map[string]flowspec.Spec{}, stop: make(chan struct{}),
 		done: make(chan struct{})}
 	go r.loop(fd, tx, time.Now().Add(scenarioBudget))
 	t.Cleanup(func() {
@@ -87,9 +56,9 @@ func startReactor(t *testing.T) *reactor {
 }
 
 func (r *reactor) Block(_ context.Context, spec string) error {
-	l, err := parseLabSpec(spec)
+	l, err := flowspec.Parse(spec)
 	if err != nil {
-		return err
+		return fmt.Errorf("reactor: %w", err)
 	}
 	r.mu.Lock()
 	r.specs[spec] = l
@@ -107,8 +76,10 @@ func (r *reactor) Unblock(_ context.Context, spec string) error {
 func (r *reactor) blocked(s Segment) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	tuple := flowspec.Tuple{Src: s.Src.Addr(), Dst: s.Dst.Addr(), SrcPort: s.Src.Port(),
+		DstPort: s.Dst.Port()}
 	for _, l := range r.specs {
-		if l.matches(s) {
+		if l.Matches(tuple) {
 			return true
 		}
 	}
@@ -184,4 +155,10 @@ func TestLabReactorEndsEstablishedFlows(t *testing.T) {
 func TestLabReactorRefusesNewConnections(t *testing.T) {
 	requireLab(t)
 	scenarioNewConnections(t, startReactor(t))
+}
+
+// TestLabReactorEndsIPv6Flow runs the IPv6 scenario against the reactor.
+func TestLabReactorEndsIPv6Flow(t *testing.T) {
+	srv := requireLab(t)
+	scenarioIPv6(t, srv, startReactor(t))
 }

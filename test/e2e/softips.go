@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/softips/softips/pkg/flowspec"
 )
 
 // OriginAdmin is the origin `block list` gives entries added by the CLI.
@@ -221,12 +223,15 @@ func (c CLI) BlockList(ctx context.Context) ([]BlockEntry, error) {
 	return entries, nil
 }
 
-// FindBlock returns the entry whose spec equals spec (field by field,
-// spacing ignored).
+// FindBlock returns the entry whose spec means the same as spec: the
+// daemon prints specs in canonical form (a host without its /32).
 func FindBlock(entries []BlockEntry, spec string) (BlockEntry, bool) {
-	want := strings.Join(strings.Fields(spec), " ")
+	want, err := flowspec.Parse(spec)
+	if err != nil {
+		return BlockEntry{}, false
+	}
 	for _, e := range entries {
-		if strings.Join(strings.Fields(e.Spec), " ") == want {
+		if got, err := flowspec.Parse(e.Spec); err == nil && got == want {
 			return e, true
 		}
 	}
