@@ -61,6 +61,31 @@ func renderHeadlines(w io.Writer, hs []Headline) {
 		fmt.Fprintf(w, "\nNotes:\n\n%s\n", strings.Join(notes, "\n"))
 	}
 	fmt.Fprintln(w)
+	renderMisses(w, hs)
+}
+
+// renderMisses says plainly which goals this run missed or could not
+// measure.
+func renderMisses(w io.Writer, hs []Headline) {
+	var miss, absent []string
+	for _, h := range hs {
+		switch {
+		case h.Verdict == Misses:
+			miss = append(miss, fmt.Sprintf("- **%s**: goal %s, measured %s.", h.Name,
+				h.Goal, h.Measured))
+		case h.Verdict != Meets:
+			absent = append(absent, fmt.Sprintf("- %s: %s.", h.Name, h.Verdict))
+		}
+	}
+	fmt.Fprintf(w, "### Goals missed in this run\n\n")
+	if len(miss) == 0 {
+		miss = []string{"None."}
+	}
+	fmt.Fprintf(w, "%s\n\n", strings.Join(miss, "\n"))
+	if len(absent) > 0 {
+		fmt.Fprintf(w, "### Goals not measured in this run\n\n%s\n\n",
+			strings.Join(absent, "\n"))
+	}
 }
 
 func renderCores(w io.Writer, cs []CoreRow) {
