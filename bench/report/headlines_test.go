@@ -72,6 +72,19 @@ func TestResetAndFloodHeadlines(t *testing.T) {
 	}
 }
 
+func TestMirrorHeadline(t *testing.T) {
+	in := inputs{rows: result.Set{ok("xdpbench", "mirror/drain", 15e6),
+		ok("xdpbench", "mirror/produce", 150)}}
+	h := in.mirrorRate()
+	if h.Verdict != Meets || h.Ratio == nil || *h.Ratio != 2.25 {
+		t.Errorf("15 M/s drain against 150 ns production: %+v", h)
+	}
+	in = inputs{rows: result.Set{ok("xdpbench", "mirror/drain", 1e6)}}
+	if h := in.mirrorRate(); h.Verdict != Misses {
+		t.Errorf("1 M/s drain: verdict %q", h.Verdict)
+	}
+}
+
 func TestCoresArithmetic(t *testing.T) {
 	c := coreRow("tag", "x", 500)
 	if c.Typical != 0.75 || c.Line != 7.44 {

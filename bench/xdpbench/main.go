@@ -63,6 +63,7 @@ func run(args []string) error {
 		}
 		rows = append(rows, measure(*pin, n, hit, miss, *repeat)...)
 	}
+	rows = append(rows, mirrorRows(*pin, miss)...)
 	return result.Write(*out, rows)
 }
 
