@@ -76,18 +76,20 @@ struct {
 } blocks SEC(".maps");
 
 /*
- * block_filter: key = word index, value = 64 bits of a one-hash Bloom
- * filter over the keys of blocks. User space sets a key's bit before it
- * inserts the key and clears it only after the key is gone, so a clear bit
- * proves a miss and saves the hash lookup.
+ * addr_filter: key = bucket of (family, prefix length, masked address),
+ * value = the filter bits of the shapes holding such a prefix fixed, per
+ * side. User space sets a bit before it inserts the entry that needs it and
+ * clears it only after the last such entry is gone, so a packet whose
+ * addresses find no shape's bits on the sides it needs skips the block
+ * lookups of that shape. Collisions only cost a lookup, never a match.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SOFTIPS_FILTER_WORDS);
+	__uint(max_entries, SOFTIPS_ADDR_BUCKETS);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct softips_addr_bits);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} block_filter SEC(".maps");
+} addr_filter SEC(".maps");
 
 /* inject_buckets: key = canonical flow, value = its inject token bucket. */
 struct {
@@ -430,34 +432,30 @@ static __always_inline void make_key(struct softips_block_key *k, struct softips
 	}
 }
 
-/* key_hash mixes a block key's ten words; pkg/kernel computes the same. */
-static __always_inline __u32 key_hash(const struct softips_block_key *k)
+/*
+ * addr_bucket hashes a masked address (one word for IPv4, whose other
+ * words are zero); pkg/kernel computes the same.
+ */
+static __always_inline __u32 addr_bucket(__u32 family, __u32 plen, const __u32 *a,
+					 const __u32 *mask)
 {
-	const __u32 *w = (const __u32 *)k;
-	__u32 h = 0x2545f491;
-	int i;
+	__u32 h = 0x2545f491 ^ (family << 8 | plen);
+	int w;
 
+	h ^= a[0] & mask[0];
+	h *= 0x9e3779b1;
+	h ^= h >> 15;
+	if (family == SOFTIPS_FAMILY_V6) {
 #pragma unroll
-	for (i = 0; i < sizeof(*k) / 4; i++) {
-		h ^= w[i];
-		h *= 0x9e3779b1;
-		h ^= h >> 15;
+		for (w = 1; w < 4; w++) {
+			h ^= a[w] & mask[w];
+			h *= 0x9e3779b1;
+			h ^= h >> 15;
+		}
 	}
 	h *= 0x85ebca6b;
 	h ^= h >> 13;
-	return h;
-}
-
-/* lookup_block finds k in blocks, asking the filter first. */
-static __always_inline struct softips_block_val *lookup_block(const struct softips_block_key *k)
-{
-	__u32 h = key_hash(k);
-	__u32 word = (h >> 6) & (SOFTIPS_FILTER_WORDS - 1);
-	__u64 *bits = bpf_map_lookup_elem(&block_filter, &word);
-
-	if (!bits || !((*bits >> (h & 63)) & 1))
-		return NULL;
-	return bpf_map_lookup_elem(&blocks, k);
+	return h & (SOFTIPS_ADDR_BUCKETS - 1);
 }
 
 /* match_ctx carries one segment's tuple through the shape loop. */
@@ -471,6 +469,14 @@ struct match_ctx {
 	__u64 entry; /* id of the first (most specific) match */
 	__u32 matched;
 	__u32 slot;  /* shape set read for this whole segment */
+	__u32 base;  /* first softips_plen of the packet's family */
+	__u32 pad;
+	__u64 src_as_src; /* filter bits found for the packet source as a source */
+	__u64 src_as_dst; /* ... as a destination */
+	__u64 dst_as_src; /* filter bits found for the packet destination as a source */
+	__u64 dst_as_dst;
+	__u64 fwd;   /* shapes to look up as sent: source against source */
+	__u64 rev;   /* shapes to look up reversed */
 };
 
 /* credit records a hit on v; the first entry credited is the one reported. */
@@ -494,7 +500,7 @@ static long match_shape(__u32 i, struct match_ctx *m)
 	struct softips_shape_set *set;
 	struct softips_block_key k;
 	struct softips_shape s;
-	__u64 idx = i;
+	__u64 idx = i, bit;
 
 	/* One 64-bit register, checked and used: the verifier sees the bound. */
 	asm volatile("" : "+r"(idx));
@@ -508,15 +514,76 @@ static long match_shape(__u32 i, struct match_ctx *m)
 		return 0;
 	mk = &set->masks[idx];
 
-	make_key(&k, s, mk, m->src, m->sport, m->dst, m->dport);
-	fwd = lookup_block(&k);
-	if (fwd)
-		credit(m, fwd);
-	make_key(&k, s, mk, m->dst, m->dport, m->src, m->sport);
-	rev = lookup_block(&k);
-	if (rev && rev != fwd)
-		credit(m, rev);
+	bit = 1ULL << (set->bits[idx] & 63);
+	fwd = NULL;
+	if (m->fwd & bit) {
+		make_key(&k, s, mk, m->src, m->sport, m->dst, m->dport);
+		fwd = bpf_map_lookup_elem(&blocks, &k);
+		if (fwd)
+			credit(m, fwd);
+	}
+	if (m->rev & bit) {
+		make_key(&k, s, mk, m->dst, m->dport, m->src, m->sport);
+		rev = bpf_map_lookup_elem(&blocks, &k);
+		if (rev && rev != fwd)
+			credit(m, rev);
+	}
 	return 0;
+}
+
+/* probe_plen ORs the filter bits of both packet addresses at prefix length i. */
+static long probe_plen(__u32 i, struct match_ctx *m)
+{
+	struct softips_shape_set *set;
+	struct softips_addr_bits *sb, *db;
+	struct softips_plen *pl;
+	__u64 idx = m->base + i;
+	__u32 b;
+
+	/* One 64-bit register, checked and used: the verifier sees the bound. */
+	asm volatile("" : "+r"(idx));
+	if (idx >= SOFTIPS_MAX_PLENS)
+		return 1;
+	set = bpf_map_lookup_elem(&shapes, &m->slot);
+	if (!set)
+		return 1;
+	pl = &set->plens[idx];
+	b = addr_bucket(pl->family, pl->plen, m->src, pl->mask);
+	sb = bpf_map_lookup_elem(&addr_filter, &b);
+	b = addr_bucket(pl->family, pl->plen, m->dst, pl->mask);
+	db = bpf_map_lookup_elem(&addr_filter, &b);
+	if (!sb || !db)
+		return 1;
+	m->src_as_src |= sb->src;
+	m->src_as_dst |= sb->dst;
+	m->dst_as_src |= db->src;
+	m->dst_as_dst |= db->dst;
+	return 0;
+}
+
+/*
+ * prefilter asks the address filter which shapes can hold the packet, and in
+ * which orientation; 0 when none can. A shape needs each fixed side's
+ * prefix present on that side; a wildcard side is always present.
+ */
+static __always_inline __u64 prefilter(struct match_ctx *m)
+{
+	struct softips_shape_set *set = bpf_map_lookup_elem(&shapes, &m->slot);
+	__u32 f, n;
+	__u64 as, ad;
+
+	if (!set)
+		return 0;
+	f = m->family == SOFTIPS_FAMILY_V6;
+	as = set->any_src[f];
+	ad = set->any_dst[f];
+	n = set->plen_count[f];
+	m->base = f ? set->plen_count[0] : 0;
+	if (n)
+		bpf_loop(n, probe_plen, m, 0);
+	m->fwd = (m->src_as_src | as) & (m->dst_as_dst | ad);
+	m->rev = (m->dst_as_src | as) & (m->src_as_dst | ad);
+	return m->fwd | m->rev;
 }
 
 /*
@@ -536,7 +603,8 @@ static __always_inline int match_blocks(const struct packet *p, __u64 *now, __u6
 		m.slot = *slot;
 	__builtin_memcpy(m.src, p->src, sizeof(m.src));
 	__builtin_memcpy(m.dst, p->dst, sizeof(m.dst));
-	bpf_loop(SOFTIPS_MAX_SHAPES, match_shape, &m, 0);
+	if (prefilter(&m))
+		bpf_loop(SOFTIPS_MAX_SHAPES, match_shape, &m, 0);
 	*entry = m.entry;
 	*now = m.now;
 	return m.matched;

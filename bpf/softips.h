@@ -18,7 +18,8 @@
 #define SOFTIPS_MAX_RINGS 8        /* detection mirror shards */
 #define SOFTIPS_SNAP_MAX 2048      /* upper bound of one mirrored snapshot */
 #define SOFTIPS_FLOWS_MAX 65536    /* LRU flows for rate limit and bypass */
-#define SOFTIPS_FILTER_WORDS 16384 /* block filter: 2^20 bits in 64-bit words */
+#define SOFTIPS_ADDR_BUCKETS (1 << 20) /* address filter buckets, a power of two */
+#define SOFTIPS_MAX_PLENS (2 * SOFTIPS_MAX_SHAPES) /* distinct fixed prefix lengths */
 
 /* Address families as stored in keys and records. */
 #define SOFTIPS_FAMILY_V4 4
@@ -83,12 +84,44 @@ struct softips_shape_masks {
 	__u32 dst[4];
 };
 
-/* softips_shape_set is the whole active shape set, read with one lookup. */
+/*
+ * softips_plen is one fixed prefix length some active shape uses on either
+ * side, with its mask as network-order words: the address filter is probed
+ * once per packet address and per softips_plen of the packet's family.
+ */
+struct softips_plen {
+	__u32 mask[4];
+	__u8 family;
+	__u8 plen;
+	__u8 pad[2];
+};
+
+/*
+ * softips_shape_set is the whole active shape set, read with one lookup.
+ * Every shape owns a filter bit (0..63) that stays its own while the shape
+ * is active, so address filter values do not depend on the set's order.
+ */
 struct softips_shape_set {
 	__u32 count;
 	__u32 generation; /* bumped by user space on every change */
 	struct softips_shape shapes[SOFTIPS_MAX_SHAPES];
 	struct softips_shape_masks masks[SOFTIPS_MAX_SHAPES];
+	__u8 bits[SOFTIPS_MAX_SHAPES]; /* filter bit of each shape */
+	__u32 plen_count[2];           /* IPv4 lengths, then IPv6 lengths, in plens */
+	struct softips_plen plens[SOFTIPS_MAX_PLENS];
+	__u64 any_src[2];              /* [v4, v6]: bits of shapes with a wildcard source */
+	__u64 any_dst[2];              /* [v4, v6]: bits of shapes with a wildcard destination */
+};
+
+/*
+ * softips_addr_bits is one address filter bucket: the filter bits of the
+ * shapes in which some block entry holds an address prefix hashing here
+ * fixed as its source (src) or its destination (dst). A clear bit proves
+ * that no entry of that shape has the probed prefix on that side.
+ */
+struct softips_addr_bits {
+	__u64 src;
+	__u64 dst;
 };
 
 /*

@@ -14,7 +14,8 @@ import (
 )
 
 func blockCmd() *cobra.Command {
-	c := &cobra.Command{Use: "block", Short: "Add, delete, list and explain block entries"}
+	c := &cobra.Command{Use: "block", Short: "Add, delete, list and explain block entries",
+		Args: cobra.NoArgs, RunE: groupHelp}
 	c.AddCommand(blockAddCmd(), blockDelCmd(), blockListCmd(), blockExplainCmd())
 	return c
 }
@@ -53,7 +54,7 @@ func blockAddCmd() *cobra.Command {
 // expandHost turns a bare address into the host spec "IP 0 any 0", so
 // `block add 198.51.100.7` blocks every TCP flow of that host.
 func expandHost(arg string) string {
-	if strings.ContainsAny(strings.TrimSpace(arg), " \t") {
+	if t := strings.TrimSpace(arg); t == "" || strings.ContainsAny(t, " \t") {
 		return arg
 	}
 	any := "0.0.0.0/0"
@@ -70,7 +71,11 @@ func blockDelCmd() *cobra.Command {
 		Short: "Delete an entry by spec or id",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := api.NewClient(socketOf(cmd)).Delete(strings.TrimSpace(args[0]))
+			ref := strings.TrimSpace(args[0])
+			if ref == "" {
+				return fmt.Errorf("block del: empty argument: give an entry id or a spec")
+			}
+			e, err := api.NewClient(socketOf(cmd)).Delete(ref)
 			if err != nil {
 				return fmt.Errorf("block del: %w", err)
 			}
@@ -142,8 +147,8 @@ func blockExplainCmd() *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), e)
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "entry %d: %s\norigin: %s, %d fixed fields, hits %d, expires in %s\n",
-				e.ID, e.Spec, e.Origin, e.Invariants, e.Hits, e.ExpiresIn)
+			fmt.Fprintf(w, "entry %d: %s\norigin: %s, %d fixed fields, hits %d, %s\n",
+				e.ID, e.Spec, e.Origin, e.Invariants, e.Hits, expiry(e.ExpiresIn))
 			if e.Pcap != "" {
 				fmt.Fprintf(w, "pcap filter: %s\n", e.Pcap)
 			}
@@ -161,4 +166,17 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+func expiry(in string) string {
+	if in == "never" {
+		return "never expires"
+	}
+	return "expires in " + in
+}
+
+// groupHelp makes a bare group command print its help, and an unknown
+// subcommand fail instead of exiting 0.
+func groupHelp(cmd *cobra.Command, args []string) error {
+	return cmd.Help()
 }

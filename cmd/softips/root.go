@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -28,7 +29,8 @@ func rootCmd() *cobra.Command {
 	return root
 }
 
+// socketOf is the --socket path; the unix:// form --listen takes works too.
 func socketOf(cmd *cobra.Command) string {
 	s, _ := cmd.Flags().GetString("socket")
-	return s
+	return strings.TrimPrefix(s, "unix://")
 }

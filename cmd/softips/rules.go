@@ -9,7 +9,8 @@ import (
 )
 
 func rulesCmd() *cobra.Command {
-	c := &cobra.Command{Use: "rules", Short: "Work with Suricata-syntax rule files"}
+	c := &cobra.Command{Use: "rules", Short: "Work with Suricata-syntax rule files",
+		Args: cobra.NoArgs, RunE: groupHelp}
 	c.AddCommand(&cobra.Command{
 		Use:   "check FILE...",
 		Short: "Load rule files and report every rule skipped, with file, line and reason",

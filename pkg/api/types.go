@@ -77,3 +77,17 @@ type Backend interface {
 	Signal(req SignalRequest) (SignalResponse, error)
 	Stats() Stats
 }
+
+// classified marks an error for the API's status code without changing
+// its message.
+type classified struct{ err, class error }
+
+func (c classified) Error() string   { return c.err.Error() }
+func (c classified) Unwrap() []error { return []error{c.err, c.class} }
+
+// BadRequest marks err as the caller's fault: the API answers 400 with
+// err's message as it is.
+func BadRequest(err error) error { return classified{err, ErrBadRequest} }
+
+// NotFound marks err as naming an entry that does not exist (404).
+func NotFound(err error) error { return classified{err, ErrNotFound} }

@@ -79,10 +79,12 @@ type MultiSession struct {
 
 // Inject configures active response (read by package inject).
 type Inject struct {
-	TTL          int      `yaml:"ttl"`           // TTL / hop limit of injected RSTs
-	Budget       int      `yaml:"budget"`        // RSTs per second, all flows together
-	Burst        int      `yaml:"burst"`         // RSTs allowed above the budget at once
-	FlowInterval Duration `yaml:"flow_interval"` // least time between resets of one flow
+	TTL          int      `yaml:"ttl"`           // RST TTL when the impersonated side was not seen
+	FixedTTL     int      `yaml:"fixed_ttl"`     // if set, every RST's TTL; 0: copy the observed one
+	FlowBurst    int      `yaml:"flow_burst"`    // inject requests one flow may raise at once
+	FlowInterval Duration `yaml:"flow_interval"` // one more request per flow after this long
+	ExtraBudget  int      `yaml:"extra_budget"`  // later segments of a flow answered with RSTs
+	QuietTime    Duration `yaml:"quiet_time"`    // silence after which a reset is confirmed
 }
 
 // AV configures the network antivirus (read by package av).
@@ -109,9 +111,9 @@ func Default() *Config {
 			MaxWidthV6: 48},
 		Detect: Detect{Vars: map[string]string{"HOME_NET": "any", "EXTERNAL_NET": "any"},
 			Promote: []string{"drop", "reject"}},
-		Inject: Inject{TTL: 64, Budget: 1000, Burst: 100,
-			FlowInterval: Duration(time.Second)},
-		AV: AV{MaxScanBytes: 1 << 20},
+		Inject: Inject{TTL: 64, FlowBurst: 8, FlowInterval: Duration(20 * time.Millisecond),
+			ExtraBudget: 8, QuietTime: Duration(2 * time.Second)},
+		AV: AV{MaxScanBytes: 1 << 20, Policy: "client-server-port"},
 	}
 }
 

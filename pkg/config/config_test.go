@@ -1,6 +1,8 @@
 package config
 
 import (
+	"gopkg.in/yaml.v3"
+
 	"errors"
 	"os"
 	"path/filepath"
@@ -65,9 +67,11 @@ detect:
        keep: src}
 inject:
   ttl: 32
-  budget: 200
-  burst: 10
+  fixed_ttl: 0
+  flow_burst: 10
   flow_interval: 500ms
+  extra_budget: 4
+  quiet_time: 1s
 av:
   signatures: [/var/lib/clamav/main.hdb]
   max_scan_bytes: 65536
@@ -163,11 +167,11 @@ func TestKeyErrorsAreTyped(t *testing.T) {
 
 func TestLoadNamesFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "softips.yaml")
-	if err := os.WriteFile(path, []byte("inject:\n  burst: 0\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte("inject:\n  flow_burst: 0\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Load(path)
-	want := `load config "` + path + `": line 2: inject.burst: must be at least 1, got 0`
+	want := `load config "` + path + `": line 2: inject.flow_burst: must be at least 1, got 0`
 	if err == nil || err.Error() != want {
 		t.Errorf("Load error %v\nwant %s", err, want)
 	}
@@ -198,5 +202,19 @@ func TestF5FromConfig(t *testing.T) {
 		if want := !strings.Contains(sp, ".77/"); refused != want {
 			t.Errorf("%q: refused %v (%v), want %v", sp, refused, err, want)
 		}
+	}
+}
+
+// TestExampleIsDefault keeps examples/softips.yaml, the operator's
+// reference, loadable and equal to Default.
+func TestExampleIsDefault(t *testing.T) {
+	c, err := Load(filepath.Join("..", "..", "examples", "softips.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := yaml.Marshal(c)
+	want, _ := yaml.Marshal(Default())
+	if string(got) != string(want) {
+		t.Errorf("examples/softips.yaml differs from Default():\n%s\nwant\n%s", got, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -139,10 +140,14 @@ func (m MultiSession) check(k *checker, key string) {
 
 func (i Inject) check(k *checker) {
 	k.between("inject.ttl", i.TTL, 1, 255)
-	k.atLeast("inject.budget", i.Budget, 1)
-	k.atLeast("inject.burst", i.Burst, 1)
-	if i.FlowInterval < 0 {
-		k.fail("inject.flow_interval", "must not be negative, got %v", i.FlowInterval)
+	k.between("inject.fixed_ttl", i.FixedTTL, 0, 255)
+	k.atLeast("inject.flow_burst", i.FlowBurst, 1)
+	k.atLeast("inject.extra_budget", i.ExtraBudget, 0)
+	if i.FlowInterval <= 0 || i.FlowInterval > Duration(4*time.Second) {
+		k.fail("inject.flow_interval", "must be between 1ns and 4s, got %v", i.FlowInterval)
+	}
+	if i.QuietTime <= 0 {
+		k.fail("inject.quiet_time", "must be positive, got %v", i.QuietTime)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/softips/softips/pkg/api"
 	"github.com/softips/softips/pkg/blocktable"
@@ -30,7 +32,10 @@ func (d *Daemon) List() []api.Entry {
 func (d *Daemon) Add(r api.AddRequest) (api.AddResponse, error) {
 	spec, err := flowspec.Parse(r.Spec)
 	if err != nil {
-		return api.AddResponse{}, fmt.Errorf("%w: %v", api.ErrBadRequest, err)
+		return api.AddResponse{}, api.BadRequest(err)
+	}
+	if err := checkComment(r.Comment); err != nil {
+		return api.AddResponse{}, api.BadRequest(err)
 	}
 	e, added, err := d.table.Add(blocktable.Request{Spec: spec, Origin: blocktable.Admin,
 		Comment: r.Comment})
@@ -53,8 +58,8 @@ func (d *Daemon) Delete(ref string) (api.Entry, error) {
 	} else {
 		spec, perr := flowspec.Parse(ref)
 		if perr != nil {
-			return api.Entry{}, fmt.Errorf("%w: %q is neither an entry id nor a spec: %v",
-				api.ErrBadRequest, ref, perr)
+			return api.Entry{}, api.BadRequest(fmt.Errorf("%q is neither an entry id nor "+
+				"a spec: %v", clip(ref), perr))
 		}
 		e, err = d.table.DeleteSpec(spec)
 	}
@@ -70,7 +75,7 @@ func (d *Daemon) Delete(ref string) (api.Entry, error) {
 func (d *Daemon) Explain(id uint64) (api.Entry, error) {
 	e, ok := d.table.Get(id)
 	if !ok {
-		return api.Entry{}, fmt.Errorf("entry %d: %w", id, api.ErrNotFound)
+		return api.Entry{}, api.NotFound(fmt.Errorf("no entry %d", id))
 	}
 	return apiEntry(e, time.Now(), true), nil
 }
@@ -79,19 +84,24 @@ func (d *Daemon) Explain(id uint64) (api.Entry, error) {
 func (d *Daemon) Signal(r api.SignalRequest) (api.SignalResponse, error) {
 	spec, err := flowspec.Parse(r.Spec)
 	if err != nil {
-		return api.SignalResponse{}, fmt.Errorf("%w: %v", api.ErrBadRequest, err)
+		return api.SignalResponse{}, api.BadRequest(err)
 	}
 	src := r.Source
 	if src == "" {
 		src = "cli"
 	}
-	return d.signal(blocktable.Signal{Spec: spec, Source: "signal:" + src, Time: time.Now()})
+	res, err := d.signal(blocktable.Signal{Spec: spec, Source: "signal:" + src,
+		Time: time.Now()})
+	if err != nil {
+		return res, tableErr(err)
+	}
+	return res, nil
 }
 
 // signal installs the specific block, then lets invariant extraction widen
 // repeated signals. Both steps go through the guard rails.
 func (d *Daemon) signal(sig blocktable.Signal) (api.SignalResponse, error) {
-	d.signals++
+	d.signals.Add(1)
 	var res api.SignalResponse
 	e, added, err := d.table.Add(blocktable.Request{Spec: sig.Spec,
 		Origin: blocktable.Detector, Signals: []blocktable.Signal{sig}})
@@ -99,7 +109,10 @@ func (d *Daemon) signal(sig blocktable.Signal) (api.SignalResponse, error) {
 	case err != nil:
 		d.log.Info().Str("spec", sig.Spec.String()).Str("rule", sig.Source).Err(err).
 			Msg("signal refused")
-		res.Decisions = append(res.Decisions, "refused "+sig.Spec.String()+": "+err.Error())
+		return res, err
+	case !added:
+		res.Decisions = append(res.Decisions, fmt.Sprintf("already blocked by entry %d (%s)",
+			e.ID, e.Origin))
 	case added:
 		d.log.Info().Str("spec", e.Spec.String()).Uint64("entry", e.ID).
 			Str("origin", "detector").Str("rule", sig.Source).Msg("block added")
@@ -132,9 +145,10 @@ func (d *Daemon) logDecision(dec invariant.Decision) string {
 func tableErr(err error) error {
 	switch {
 	case errors.Is(err, blocktable.ErrNotFound):
-		return fmt.Errorf("%w: %v", api.ErrNotFound, err)
-	case errors.Is(err, blocktable.ErrRefused), errors.Is(err, blocktable.ErrFull):
-		return fmt.Errorf("%w: %v", api.ErrBadRequest, err)
+		return api.NotFound(err)
+	case errors.Is(err, blocktable.ErrRefused), errors.Is(err, blocktable.ErrFull),
+		errors.Is(err, blocktable.ErrAdminFull):
+		return api.BadRequest(err)
 	}
 	return err
 }
@@ -144,7 +158,7 @@ func apiEntry(e blocktable.Entry, now time.Time, explain bool) api.Entry {
 		Invariants: e.Invariants, Created: e.Created, LastHit: e.LastHit, Hits: e.Hits,
 		Expires: e.Expires, Comment: e.Comment, ExpiresIn: "never"}
 	if !e.Expires.IsZero() {
-		out.ExpiresIn = e.Expires.Sub(now).Round(time.Second).String()
+		out.ExpiresIn = humanDuration(e.Expires.Sub(now))
 	}
 	if explain {
 		out.Pcap = e.Spec.PcapFilter()
@@ -169,4 +183,41 @@ func explanation(e blocktable.Entry) []string {
 		lines = append(lines, "no recorded signals")
 	}
 	return lines
+}
+
+// maxComment bounds an entry's comment; it is shown in tables and logs.
+const maxComment = 256
+
+// checkComment refuses comments that would garble a terminal or a log:
+// control characters, bidirectional overrides, and overlong text.
+func checkComment(c string) error {
+	if n := utf8.RuneCountInString(c); n > maxComment {
+		return fmt.Errorf("comment is %d characters, at most %d", n, maxComment)
+	}
+	for i, r := range c {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
+			return fmt.Errorf("comment: character %U at byte %d is not printable", r, i)
+		}
+	}
+	return nil
+}
+
+// clip shortens text quoted back in an error.
+func clip(s string) string {
+	if len(s) <= 80 {
+		return s
+	}
+	return s[:77] + "..."
+}
+
+// humanDuration renders a remaining lifetime for people: days and hours
+// past two days, whole seconds below.
+func humanDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+	}
+	return d.Round(time.Second).String()
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -59,7 +60,7 @@ type Daemon struct {
 	syncMu    sync.Mutex
 	syncedGen uint64
 	syncErrs  uint64
-	signals   uint64
+	signals   atomic.Uint64
 }
 
 // Run starts the daemon and blocks until ctx ends; then it detaches the
@@ -146,7 +147,7 @@ func (d *Daemon) openTable() error {
 	to.OnChange = func(uint64) { d.sync() }
 	t, err := blocktable.Open(to)
 	if err != nil {
-		return fmt.Errorf("open block table: %w", err)
+		return err
 	}
 	d.table = t
 	io, err := d.cfg.InvariantOptions()
@@ -158,7 +159,9 @@ func (d *Daemon) openTable() error {
 }
 
 func (d *Daemon) openKernel() error {
-	ko := kernel.Options{PinPath: d.o.PinPath}
+	ic := d.cfg.Inject
+	ko := kernel.Options{PinPath: d.o.PinPath, RateBurst: uint32(ic.FlowBurst),
+		RateIntervalNS: uint32(time.Duration(ic.FlowInterval).Nanoseconds())}
 	if d.o.PinPath == "" {
 		d.o.PinPath = kernel.DefaultPinPath
 		ko.PinPath = d.o.PinPath
@@ -189,7 +192,14 @@ func (d *Daemon) openInjector() error {
 	}
 	d.sender = s
 	d.warmNextHops()
-	d.tracker = inject.NewTracker(inject.TrackerConfig{Protected: prefixes(d.protect)},
+	ic := d.cfg.Inject
+	budget := ic.ExtraBudget
+	if budget == 0 {
+		budget = -1 // the tracker reads 0 as "default"; the config means none
+	}
+	d.tracker = inject.NewTracker(inject.TrackerConfig{Protected: prefixes(d.protect),
+		ExtraBudget: budget, QuietTime: time.Duration(ic.QuietTime),
+		Build: inject.BuildOptions{FixedTTL: uint8(ic.FixedTTL), DefaultTTL: uint8(ic.TTL)}},
 		s.Send, d.onResetEvent)
 	return nil
 }

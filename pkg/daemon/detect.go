@@ -77,7 +77,7 @@ func (d *Daemon) loadRules(det *detection) error {
 	}
 	rs, skipped, err := detect.LoadFiles(vars, files...)
 	if err != nil {
-		return fmt.Errorf("load rules: %w", err)
+		return err
 	}
 	for _, s := range skipped {
 		d.log.Warn().Str("rule", s.Error()).Msg("rule skipped")

@@ -25,11 +25,11 @@ func protectedPrefixes(ifaces ...string) ([]blocktable.Protected, error) {
 		}
 		for _, a := range addrs {
 			p, ok := prefixOf(a)
-			if !ok || p.Addr().IsLinkLocalUnicast() {
+			if !ok {
 				continue
 			}
 			out = append(out, blocktable.Protected{Prefix: host(p.Addr()), Label: "sensor " + name})
-			if i == 0 {
+			if i == 0 && !p.Addr().IsLinkLocalUnicast() { // fe80::/64 is every link's
 				out = append(out, blocktable.Protected{Prefix: p.Masked(),
 					Label: "management network"})
 			}

@@ -31,15 +31,23 @@ func (d *Daemon) onResetEvent(e inject.Event) {
 	if e.Err != nil {
 		ev = ev.Err(e.Err)
 	}
-	msg := "flow reset"
-	if e.Kind == inject.EventRefused {
-		msg = "reset refused: protected endpoint"
-	}
-	ev.Msg(msg)
+	ev.Msg(resetMessages[e.Kind])
 }
 
 func flowText(e inject.Event) string {
 	f := e.Flow
 	return netip.AddrPortFrom(f.Src, f.SrcPort).String() + " > " +
 		netip.AddrPortFrom(f.Dst, f.DstPort).String()
+}
+
+// resetMessages names each outcome: one "flow reset" when the first RSTs
+// leave, then one event for how it ended.
+var resetMessages = map[inject.EventKind]string{
+	inject.EventPending:     "flow reset",
+	inject.EventConfirmed:   "reset confirmed: flow went silent",
+	inject.EventUnconfirmed: "reset unconfirmed: flow still talks after its budget",
+	inject.EventRefused:     "reset refused: protected endpoint",
+	inject.EventSendFailed:  "reset send failed",
+	inject.EventEvicted:     "reset tracking evicted",
+	inject.EventInvalid:     "reset impossible: invalid trigger",
 }

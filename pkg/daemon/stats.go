@@ -22,6 +22,7 @@ func (d *Daemon) Stats() api.Stats {
 	flatten(st, "inject_", d.sender.Stats())
 	d.syncMu.Lock()
 	st["sync_errors"] = d.syncErrs
+	st["signals"] = d.signals.Load()
 	d.syncMu.Unlock()
 	return st
 }

@@ -189,28 +189,34 @@ const acOut = 1 << 30
 // scan calls hit with the id of every pattern occurrence in buf (an id may
 // be reported more than once).
 func (a *ahoCorasick) scan(buf []byte, hit func(id int32)) {
+	a.scanPos(buf, func(id int32, _ int) { hit(id) })
+}
+
+// scanPos is scan that also tells the index in buf of the occurrence's
+// last byte.
+func (a *ahoCorasick) scanPos(buf []byte, hit func(id int32, last int)) {
 	if a.delta != nil {
 		a.scanDense(buf, hit)
 		return
 	}
 	s := int32(0)
-	for _, c := range buf {
+	for i, c := range buf {
 		s = a.next(s, foldTab[c])
 		for o := a.outStart[s]; o < a.outStart[s+1]; o++ {
-			hit(a.outs[o])
+			hit(a.outs[o], i)
 		}
 	}
 }
 
-func (a *ahoCorasick) scanDense(buf []byte, hit func(id int32)) {
+func (a *ahoCorasick) scanDense(buf []byte, hit func(id int32, last int)) {
 	row, d, cls := int32(0), a.delta, &a.class
-	for _, c := range buf {
+	for i, c := range buf {
 		v := d[row+int32(cls[c])]
 		row = v &^ acOut
 		if v&acOut != 0 {
 			s := row / int32(a.nclass)
 			for o := a.outStart[s]; o < a.outStart[s+1]; o++ {
-				hit(a.outs[o])
+				hit(a.outs[o], i)
 			}
 		}
 	}

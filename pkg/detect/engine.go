@@ -37,6 +37,11 @@ type Input struct {
 	// outside the stream: a retransmission, data on a SYN the stream did not
 	// take), stream rules inspect Payload instead, as Suricata does.
 	NewData int
+	// StreamEnd is the offset of the end of Stream in all the bytes this
+	// direction has delivered, counted from the first; 0 when unknown.
+	// Offsets must grow with the data for the life of Flow; given them,
+	// the engine scans for some patterns only in the new bytes.
+	StreamEnd uint64
 	// Time is the packet's capture time, used for thresholds and alerts;
 	// zero means Options.Now.
 	Time time.Time
@@ -61,6 +66,7 @@ type FlowState struct {
 	bits []uint64
 	http httpState
 	thr  []flowThr
+	memo [2]hitMemo // full prefilter hits: to server, to client
 }
 
 // NewFlowState returns the state of a new flow.
@@ -103,6 +109,8 @@ type Engine struct {
 type prefilter struct {
 	ac     *ahoCorasick
 	rules  [][]int32 // pattern id -> rule indexes
+	plen   []int32   // pattern id -> length
+	maxLen int
 	always []int32
 }
 
@@ -189,6 +197,10 @@ func (p *prefilter) build(pats [][]byte) {
 		}
 	}
 	p.rules = rules
+	for _, pat := range uniq {
+		p.plen = append(p.plen, int32(len(pat)))
+		p.maxLen = max(p.maxLen, len(pat))
+	}
 	p.ac = newAhoCorasick(uniq)
 }
 

@@ -82,7 +82,7 @@ func (e *Engine) packetPhase(c *evalCtx) {
 	}
 	sc.collect(&e.raw, payload, tail)
 	if e.full.ac != nil || len(e.full.always) > 0 {
-		sc.collect(&e.full, payload, stream)
+		e.collectFull(c, payload, stream)
 	}
 	e.run(c, sc.ordered())
 }

@@ -157,42 +157,76 @@ func equalAt(it *item, b []byte) bool {
 }
 
 // indexFold finds low (already folded) in b ignoring ASCII case; base is
-// added to the result.
+// added to the result. It looks for one byte of low with bytes.IndexByte
+// (a caseless byte when low has one, so one scan suffices) and compares
+// the rest at each place it is found.
 func indexFold(b, low []byte, base int) int {
-	first := low[0]
-	alt := first
-	if first >= 'a' && first <= 'z' {
-		alt = first - 32
+	last := len(b) - len(low) // last possible start
+	if last < 0 {
+		return -1
 	}
-	for i := 0; i+len(low) <= len(b); {
-		j := indexEither(b[i:len(b)-len(low)+1], first, alt)
-		if j < 0 {
+	k := anchor(low)
+	x := low[k]
+	y := x
+	if x >= 'a' && x <= 'z' {
+		y = x - 32
+	}
+	// anchors of starts 0..last sit in b[k : last+k+1]
+	fx := byteFinder{b: b[:last+k+1], c: x, next: -1}
+	fy := byteFinder{b: fx.b, c: y, next: -1}
+	for i := k; i <= last+k; i++ {
+		j := fx.from(i)
+		if x != y {
+			j = min(j, fy.from(i))
+		}
+		i = j
+		if i > last+k {
 			return -1
 		}
-		i += j
-		ok := true
-		for k := 1; k < len(low); k++ {
-			if foldTab[b[i+k]] != low[k] {
-				ok = false
-				break
-			}
+		if foldEqual(b[i-k:i-k+len(low)], low) {
+			return base + i - k
 		}
-		if ok {
-			return base + i
-		}
-		i++
 	}
 	return -1
 }
 
-func indexEither(b []byte, x, y byte) int {
-	if x == y {
-		return bytes.IndexByte(b, x)
-	}
-	for i, c := range b {
-		if c == x || c == y {
+// anchor returns the index of the first byte of low that has no other
+// case, or 0 when every byte is a letter.
+func anchor(low []byte) int {
+	for i, c := range low {
+		if c < 'a' || c > 'z' {
 			return i
 		}
 	}
-	return -1
+	return 0
+}
+
+func foldEqual(b, low []byte) bool {
+	for i, c := range b {
+		if foldTab[c] != low[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// byteFinder yields the positions of one byte in b in increasing order,
+// scanning each byte of b at most once.
+type byteFinder struct {
+	b    []byte
+	c    byte
+	next int // last found position, len(b) when there is no more
+}
+
+// from returns the first position at or after i holding the byte, or
+// len(b).
+func (f *byteFinder) from(i int) int {
+	if f.next >= i {
+		return f.next
+	}
+	f.next = len(f.b)
+	if j := bytes.IndexByte(f.b[i:], f.c); j >= 0 {
+		f.next = i + j
+	}
+	return f.next
 }

@@ -101,14 +101,18 @@ func wildcard(p netip.Prefix) netip.Prefix {
 	return w
 }
 
-// DefaultLattice returns every shape that keeps an address and at least
-// minInvariants fields, most specific first. Shapes without an address
-// are left out: the guard rails refuse them, so tracking them would only
-// cost memory. So is the shape of all four fields: it generalises nothing.
+// DefaultLattice returns every shape that keeps the source address and at
+// least minInvariants fields, most specific first. A signal's source is
+// the sender of the offending traffic, so widening keeps it fixed and
+// never turns into a block of a receiver for everyone: six attackers of
+// one server must not cut that server off ("0.0.0.0/0 0 server 0"), while
+// one scanner of six servers is blocked whole. The shape of all four
+// fields is left out too: it generalises nothing. Configure
+// invariant.lattice for other shapes.
 func DefaultLattice(minInvariants int) []Shape {
 	var l []Shape
 	for s := Shape(1); s < 15; s++ {
-		if s.addresses() > 0 && s.Fields() >= minInvariants {
+		if s&Src != 0 && s.Fields() >= minInvariants {
 			l = append(l, s)
 		}
 	}

@@ -47,6 +47,33 @@ func mixedEntries(n int) []Entry {
 	return dedupe(out)
 }
 
+// twelveShapes builds n entries spread over twelve shapes: half in the six
+// of mixedEntries, half in six more with other prefix lengths and wildcard
+// sides, three IPv4 and three IPv6.
+func twelveShapes(n int) []Entry {
+	out := mixedEntries(n)
+	for i := range out {
+		if i%12 < 6 {
+			continue
+		}
+		v4 := netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)})
+		v6 := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 2, 14: byte(i >> 8),
+			15: byte(i)})
+		any4 := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+		any6 := netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+		specs := [6]flowspec.Spec{
+			{Src: any4, Dst: netip.PrefixFrom(v4, 32), DstPort: 8443},
+			{Src: netip.PrefixFrom(v4, 16).Masked(), Dst: netip.PrefixFrom(v4, 32), DstPort: 80},
+			{Src: netip.PrefixFrom(v4, 32), Dst: netip.PrefixFrom(v4, 24).Masked(), DstPort: 22},
+			{Src: netip.PrefixFrom(v6, 128), Dst: any6},
+			{Src: netip.PrefixFrom(v6, 64).Masked(), Dst: netip.PrefixFrom(v6, 128), DstPort: 53},
+			{Src: any6, Dst: netip.PrefixFrom(v6, 128), DstPort: 25},
+		}
+		out[i].Spec = specs[i%6]
+	}
+	return dedupe(out)
+}
+
 // dedupe drops entries whose spec an earlier entry already has (the /24s).
 func dedupe(in []Entry) []Entry {
 	seen := map[flowspec.Spec]bool{}
@@ -75,7 +102,8 @@ func benchProgram(b *testing.B, prog *ebpf.Program, data []byte) {
 
 // BenchmarkClassifier measures the classifier per packet for 10, 1,000 and
 // 100,000 entries of six shapes, on a missing and a matching segment, next
-// to an empty XDP_PASS program. Matching segments of one flow soon hit
+// to an empty XDP_PASS program; then misses at one and twelve shapes and
+// with no entries at all (parsing and counting only). Matching segments of one flow soon hit
 // the rate limit, as a flood would.
 func BenchmarkClassifier(b *testing.B) {
 	miss := frame{src: "203.0.113.10", dst: "198.51.100.20", sport: 51000, dport: 443,
@@ -110,6 +138,18 @@ func BenchmarkClassifier(b *testing.B) {
 	b.Run("entries=1000/shapes=1/miss", func(b *testing.B) {
 		benchProgram(b, c.objs.SoftipsXdp, miss)
 	})
+	c = load(b, Options{})
+	if err := c.SetBlocks(twelveShapes(1_000)); err != nil {
+		b.Fatal(err)
+	}
+	if n, err := c.Shapes(); err != nil || n != 12 {
+		b.Fatalf("%d shapes (%v), want 12", n, err)
+	}
+	b.Run("entries=1000/shapes=12/miss", func(b *testing.B) {
+		benchProgram(b, c.objs.SoftipsXdp, miss)
+	})
+	c = load(b, Options{})
+	b.Run("entries=0/miss", func(b *testing.B) { benchProgram(b, c.objs.SoftipsXdp, miss) })
 }
 
 // oneShape keeps the entries of the host-pair-and-port shape only.

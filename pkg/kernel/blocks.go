@@ -117,11 +117,11 @@ func shapeID(s bpfSoftipsShape) uint32 {
 		uint32(s.Flags)
 }
 
-// SetBlocks makes the kernel block table equal to entries: filter bits and
-// new or changed entries are written first, then the shape set is widened,
-// stale entries are deleted, and finally the shape set and the filter are
-// narrowed to what remains, so a packet matching an entry present before
-// and after never misses.
+// SetBlocks makes the kernel block table equal to entries: address filter
+// bits and new or changed entries are written first, then the shape set is
+// widened, stale entries are deleted, and finally the shape set and the
+// filter are narrowed to what remains, so a packet matching an entry
+// present before and after never misses.
 func (c *Classifier) SetBlocks(entries []Entry) error {
 	want, err := desired(entries)
 	if err != nil {
@@ -134,7 +134,10 @@ func (c *Classifier) SetBlocks(entries []Entry) error {
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	bits := filterOf(want)
+	if err := c.allocBits(final); err != nil {
+		return fmt.Errorf("set blocks: %w", err)
+	}
+	bits := filterOf(want, c.bits)
 	if err := c.writeFilter(bits.union(c.filter)); err != nil {
 		return fmt.Errorf("set blocks: %w", err)
 	}
@@ -155,6 +158,7 @@ func (c *Classifier) SetBlocks(entries []Entry) error {
 	if err := c.writeFilter(bits); err != nil {
 		return fmt.Errorf("set blocks: %w", err)
 	}
+	c.freeBits(final)
 	return nil
 }
 
@@ -230,6 +234,7 @@ func (c *Classifier) writeShapes(shapes []bpfSoftipsShape) error {
 		set.Masks[i].Src = maskWords(sh.SrcPlen)
 		set.Masks[i].Dst = maskWords(sh.DstPlen)
 	}
+	c.fillFilterFields(&set, shapes)
 	slot := c.gen % shapeSlots
 	if err := c.objs.Shapes.Update(slot, &set, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("write shape set: %w", err)

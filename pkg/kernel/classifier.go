@@ -95,7 +95,8 @@ type Classifier struct {
 	blocks map[bpfSoftipsBlockKey]uint64 // what the blocks map holds: key -> entry id
 	shapes []bpfSoftipsShape
 	gen    uint32
-	filter *blockFilter // what the kernel's block filter holds
+	filter addrFilter                // nonzero buckets of the kernel's address filter
+	bits   map[bpfSoftipsShape]uint8 // filter bit of every shape that owns one
 }
 
 // Load loads the classifier and pins its maps under opts.PinPath, replacing
@@ -115,7 +116,8 @@ func Load(opts Options) (*Classifier, error) {
 	}
 
 	c := &Classifier{pinPath: opts.PinPath, pinned: pinned,
-		blocks: make(map[bpfSoftipsBlockKey]uint64), filter: new(blockFilter)}
+		blocks: make(map[bpfSoftipsBlockKey]uint64), filter: make(addrFilter),
+		bits: make(map[bpfSoftipsShape]uint8)}
 	copts := &ebpf.CollectionOptions{Maps: ebpf.MapOptions{PinPath: opts.PinPath}}
 	if err := spec.LoadAndAssign(&c.objs, copts); err != nil {
 		return nil, fmt.Errorf("load classifier: %w", err)
@@ -298,7 +300,7 @@ func (c *Classifier) unpin() error {
 
 func (c *Classifier) mapNamed(name string) *ebpf.Map {
 	o := &c.objs
-	for _, m := range []*ebpf.Map{o.Blocks, o.BlockFilter, o.Shapes, o.ShapeSlot, o.Counters,
+	for _, m := range []*ebpf.Map{o.Blocks, o.AddrFilter, o.Shapes, o.ShapeSlot, o.Counters,
 		o.InjectReqs, o.InjectBuckets, o.MirrorRings, o.MirrorDrops, o.MirrorBypass} {
 		if m == nil {
 			continue

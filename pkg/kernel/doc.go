@@ -5,7 +5,7 @@
 //
 // The maps are pinned by name under Options.PinPath (default
 // /sys/fs/bpf/softips) and carry BTF, so bpftool shows them field by
-// field: blocks (masked tuple -> entry id, hits, last hit), block_filter,
+// field: blocks (masked tuple -> entry id, hits, last hit), addr_filter,
 // shapes and shape_slot (the active tuple-space shapes), counters,
 // inject_reqs, inject_buckets, mirror_rings, mirror_drops, mirror_bypass.
 // For example: bpftool map dump pinned /sys/fs/bpf/softips/blocks.

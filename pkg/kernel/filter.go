@@ -3,63 +3,156 @@ package kernel
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
+	"slices"
 )
 
-// filterWords is the size of the kernel's block filter in 64-bit words.
-const filterWords = 16384
+// addrBuckets is the size of the kernel's address filter (SOFTIPS_ADDR_BUCKETS).
+const addrBuckets = 1 << 20
 
-// blockFilter mirrors the kernel's one-hash Bloom filter over block keys.
-type blockFilter [filterWords]uint64
+// filterBits is how many shapes can own a filter bit at once: the active
+// set and the set replacing it.
+const filterBits = 64
 
-// keyHash is the kernel's key_hash: the same mix over the key's ten
-// native-endian 32-bit words.
-func keyHash(k *bpfSoftipsBlockKey) uint32 {
-	var b [40]byte
-	b[0], b[1], b[2], b[3] = k.Shape.Family, k.Shape.SrcPlen, k.Shape.DstPlen, k.Shape.Flags
-	binary.NativeEndian.PutUint16(b[4:], k.Sport)
-	binary.NativeEndian.PutUint16(b[6:], k.Dport)
-	copy(b[8:], k.Src[:])
-	copy(b[24:], k.Dst[:])
-	h := uint32(0x2545f491)
-	for i := 0; i < len(b); i += 4 {
-		h ^= binary.NativeEndian.Uint32(b[i:])
+// addrFilter mirrors the nonzero buckets of the kernel's address filter.
+type addrFilter map[uint32]bpfSoftipsAddrBits
+
+// addrBucket is the kernel's addr_bucket for an address already masked to
+// plen, in the kernel's 16-byte form: IPv4 hashes its one word only.
+func addrBucket(family, plen uint8, a *[16]uint8) uint32 {
+	h := uint32(0x2545f491) ^ (uint32(family)<<8 | uint32(plen))
+	n := 16
+	if family == 4 {
+		n = 4
+	}
+	for i := 0; i < n; i += 4 {
+		h ^= binary.NativeEndian.Uint32(a[i:])
 		h *= 0x9e3779b1
 		h ^= h >> 15
 	}
 	h *= 0x85ebca6b
 	h ^= h >> 13
-	return h
+	return h & (addrBuckets - 1)
 }
 
-// filterOf sets the bit of every key.
-func filterOf(keys map[bpfSoftipsBlockKey]uint64) *blockFilter {
-	f := new(blockFilter)
+// filterOf sets, for every key, its shape's bit on each fixed side.
+func filterOf(keys map[bpfSoftipsBlockKey]uint64, bits map[bpfSoftipsShape]uint8) addrFilter {
+	f := make(addrFilter)
 	for k := range keys {
-		h := keyHash(&k)
-		f[(h>>6)&(filterWords-1)] |= 1 << (h & 63)
+		bit := uint64(1) << bits[k.Shape]
+		if k.Shape.SrcPlen != 0 {
+			b := addrBucket(k.Shape.Family, k.Shape.SrcPlen, &k.Src)
+			v := f[b]
+			v.Src |= bit
+			f[b] = v
+		}
+		if k.Shape.DstPlen != 0 {
+			b := addrBucket(k.Shape.Family, k.Shape.DstPlen, &k.Dst)
+			v := f[b]
+			v.Dst |= bit
+			f[b] = v
+		}
 	}
 	return f
 }
 
 // union returns the bits of f or g.
-func (f *blockFilter) union(g *blockFilter) *blockFilter {
-	u := new(blockFilter)
-	for i := range u {
-		u[i] = f[i] | g[i]
+func (f addrFilter) union(g addrFilter) addrFilter {
+	u := maps.Clone(f)
+	for b, w := range g {
+		v := u[b]
+		v.Src |= w.Src
+		v.Dst |= w.Dst
+		u[b] = v
 	}
 	return u
 }
 
-// writeFilter makes the kernel filter equal to f, writing changed words.
-func (c *Classifier) writeFilter(f *blockFilter) error {
-	for i, w := range f {
-		if w == c.filter[i] {
+// writeFilter makes the kernel filter equal to f, writing changed buckets.
+func (c *Classifier) writeFilter(f addrFilter) error {
+	for b, v := range f {
+		if v == c.filter[b] {
 			continue
 		}
-		if err := c.objs.BlockFilter.Put(uint32(i), w); err != nil {
-			return fmt.Errorf("write block filter word %d: %w", i, err)
+		if err := c.objs.AddrFilter.Put(b, &v); err != nil {
+			return fmt.Errorf("write address filter bucket %d: %w", b, err)
 		}
-		c.filter[i] = w
+		c.filter[b] = v
+	}
+	for b := range c.filter {
+		if _, ok := f[b]; ok {
+			continue
+		}
+		if err := c.objs.AddrFilter.Put(b, &bpfSoftipsAddrBits{}); err != nil {
+			return fmt.Errorf("clear address filter bucket %d: %w", b, err)
+		}
+		delete(c.filter, b)
 	}
 	return nil
+}
+
+// allocBits gives every shape of shapes that has none the lowest free bit.
+func (c *Classifier) allocBits(shapes []bpfSoftipsShape) error {
+	used := make(map[uint8]bool, len(c.bits))
+	for _, b := range c.bits {
+		used[b] = true
+	}
+	for _, sh := range shapes {
+		if _, ok := c.bits[sh]; ok {
+			continue
+		}
+		b := uint8(0)
+		for used[b] {
+			b++
+		}
+		if b >= filterBits {
+			return fmt.Errorf("filter bit for shape %v: %w", sh, ErrTooManyShapes)
+		}
+		c.bits[sh] = b
+		used[b] = true
+	}
+	return nil
+}
+
+// freeBits releases the bits of shapes not in keep.
+func (c *Classifier) freeBits(keep []bpfSoftipsShape) {
+	for sh := range c.bits {
+		if !slices.Contains(keep, sh) {
+			delete(c.bits, sh)
+		}
+	}
+}
+
+// fillFilterFields writes the filter bits, the prefix lengths to probe and
+// the wildcard sides of shapes into set.
+func (c *Classifier) fillFilterFields(set *bpfSoftipsShapeSet, shapes []bpfSoftipsShape) {
+	var lens [2][]uint8
+	for i, sh := range shapes {
+		b := c.bits[sh]
+		set.Bits[i] = b
+		f := 0
+		if sh.Family == 6 {
+			f = 1
+		}
+		for _, plen := range []uint8{sh.SrcPlen, sh.DstPlen} {
+			if plen != 0 && !slices.Contains(lens[f], plen) {
+				lens[f] = append(lens[f], plen)
+			}
+		}
+		if sh.SrcPlen == 0 {
+			set.AnySrc[f] |= 1 << b
+		}
+		if sh.DstPlen == 0 {
+			set.AnyDst[f] |= 1 << b
+		}
+	}
+	n := 0
+	for f, family := range []uint8{4, 6} {
+		set.PlenCount[f] = uint32(len(lens[f]))
+		for _, plen := range lens[f] {
+			set.Plens[n].Family, set.Plens[n].Plen = family, plen
+			set.Plens[n].Mask = maskWords(plen)
+			n++
+		}
+	}
 }

@@ -19,6 +19,12 @@ type bpfSnapshot struct {
 	Data [2048]uint8
 }
 
+type bpfSoftipsAddrBits struct {
+	_   structs.HostLayout
+	Src uint64
+	Dst uint64
+}
+
 type bpfSoftipsBlockKey struct {
 	_     structs.HostLayout
 	Shape bpfSoftipsShape
@@ -129,13 +135,24 @@ type bpfSoftipsShapeSet struct {
 		Src [4]uint32
 		Dst [4]uint32
 	}
+	Bits      [32]uint8
+	PlenCount [2]uint32
+	Plens     [64]struct {
+		_      structs.HostLayout
+		Mask   [4]uint32
+		Family uint8
+		Plen   uint8
+		Pad    [2]uint8
+	}
+	AnySrc [2]uint64
+	AnyDst [2]uint64
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	bpfMapBlockFilter     = "block_filter"
+	bpfMapAddrFilter      = "addr_filter"
 	bpfMapBlocks          = "blocks"
 	bpfMapCounters        = "counters"
 	bpfMapInjectBuckets   = "inject_buckets"
@@ -207,7 +224,7 @@ type bpfProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type bpfMapSpecs struct {
-	BlockFilter   *ebpf.MapSpec `ebpf:"block_filter"`
+	AddrFilter    *ebpf.MapSpec `ebpf:"addr_filter"`
 	Blocks        *ebpf.MapSpec `ebpf:"blocks"`
 	Counters      *ebpf.MapSpec `ebpf:"counters"`
 	InjectBuckets *ebpf.MapSpec `ebpf:"inject_buckets"`
@@ -253,7 +270,7 @@ func (o *bpfObjects) Close() error {
 //
 // It can be passed to loadBpfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type bpfMaps struct {
-	BlockFilter   *ebpf.Map `ebpf:"block_filter"`
+	AddrFilter    *ebpf.Map `ebpf:"addr_filter"`
 	Blocks        *ebpf.Map `ebpf:"blocks"`
 	Counters      *ebpf.Map `ebpf:"counters"`
 	InjectBuckets *ebpf.Map `ebpf:"inject_buckets"`
@@ -268,7 +285,7 @@ type bpfMaps struct {
 
 func (m *bpfMaps) Close() error {
 	return _BpfClose(
-		m.BlockFilter,
+		m.AddrFilter,
 		m.Blocks,
 		m.Counters,
 		m.InjectBuckets,

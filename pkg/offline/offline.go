@@ -81,7 +81,8 @@ func Run(ctx context.Context, path string, o Options) (Result, error) {
 	}
 	cfg := pipeline.Config{Midstream: o.Midstream} // zero fields take the defaults
 	alerts, sum, err := replay.Run(ctx, path, engine, replay.Options{Pipeline: cfg, EVE: o.EVE,
-		OnAlert: s.onAlert, Frames: o.Progress, AV: o.AV, OnAVHit: s.onAVHit})
+		OnAlert: s.onAlert, OnPacket: s.onPacket, Frames: o.Progress, AV: o.AV,
+		OnAVHit: s.onAVHit})
 	if err != nil {
 		return Result{}, err
 	}
@@ -134,6 +135,21 @@ func (s *session) onAlert(a replay.Alert, ev *pipeline.Event) {
 		s.respond(respond.SignalFor(a.Src, a.Dst), fmt.Sprintf("sid:%d", a.Rule.SID),
 			ev.Time, ev.Packet)
 	}
+}
+
+// onPacket does offline what the XDP classifier does live: a packet of a
+// flow the table blocks (a widened entry included) triggers the injector.
+func (s *session) onPacket(ev *pipeline.Event) {
+	p := ev.Packet
+	spec := respond.SignalFor(p.SrcAddrPort(), p.DstAddrPort())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.table.Covering(spec)
+	if !ok {
+		return
+	}
+	s.now = ev.Time
+	s.resets.Handle(respond.TriggerFor(p, e.ID))
 }
 
 // onAVHit logs the hit as EVE and blocks the flow by the antivirus policy.

@@ -6,6 +6,7 @@ type stream struct {
 	started  bool
 	next     uint32    // next expected sequence number
 	buf      []byte    // delivered bytes; the tail is the newest
+	base     uint64    // delivered bytes compacted out of buf
 	floor    int       // buf[floor:] is contiguous (no gap inside)
 	ooo      []segment // held out-of-order pieces, sorted, not overlapping
 	oooBytes int
@@ -65,6 +66,7 @@ func (s *stream) compact(r *reasm) {
 	}
 	cut := len(s.buf) - r.ctx
 	copy(s.buf, s.buf[cut:])
+	s.base += uint64(cut)
 	s.buf = s.buf[:r.ctx]
 	s.floor = max(0, s.floor-cut)
 }
@@ -213,6 +215,9 @@ func (s *stream) flush(r *reasm) (from, n int) {
 	}
 	return s.cut(from, mark), len(s.buf) - mark
 }
+
+// end returns the offset of the end of buf in all the bytes delivered.
+func (s *stream) end() uint64 { return s.base + uint64(len(s.buf)) }
 
 // drop releases held memory without delivering it.
 func (s *stream) drop(r *reasm) {

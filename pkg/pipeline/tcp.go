@@ -82,7 +82,7 @@ func (w *Worker) deliver(f *Flow, p *Packet, d int, t time.Time, index int) {
 		}
 		from, n := s.add(&w.re, seq, p.Payload, p.PayloadLen)
 		if n > 0 {
-			ev.Stream, ev.NewData = s.buf[from:], n
+			ev.Stream, ev.NewData, ev.StreamEnd = s.buf[from:], n, s.end()
 		}
 		ev.Gap = s.gap
 	}

@@ -69,6 +69,10 @@ type Event struct {
 	// is the packet payload.
 	Stream  []byte
 	NewData int // trailing bytes of Stream that are new
+	// StreamEnd is the offset of the end of Stream in all the bytes this
+	// direction delivered (it only grows during the flow); 0 when Stream
+	// is not reassembled.
+	StreamEnd uint64
 	// Gap reports bytes of this direction lost while this packet was
 	// handled (before, inside or, for a truncated snapshot, after its new
 	// data). Stream never offers bytes from before a gap as context.
@@ -261,7 +265,8 @@ func (w *Worker) end(f *Flow, why *counter) {
 		}
 		from, n := s.flush(&w.re)
 		w.ev = Event{Flow: f, Index: f.lastIndex, Time: w.clock, ToServer: d == ToServer,
-			Established: f.established, Stream: s.buf[from:], NewData: n, Gap: true}
+			Established: f.established, Stream: s.buf[from:], NewData: n,
+			StreamEnd: s.end(), Gap: true}
 		w.ev.Src, w.ev.Dst = f.Client, f.Server
 		if d == ToClient {
 			w.ev.Src, w.ev.Dst = f.Server, f.Client

@@ -28,6 +28,9 @@ type Options struct {
 	// OnAlert, when set, sees each alert with the event that raised it, on
 	// the worker's goroutine, before the next packet of that worker.
 	OnAlert func(Alert, *pipeline.Event)
+	// OnPacket, when set, sees every event that carries a packet, before
+	// detection runs on it (the offline stand-in for the kernel's tagging).
+	OnPacket func(*pipeline.Event)
 	// Frames, when set, is told how many frames have been read so far.
 	Frames func(n int)
 	// AV, when set, scans each direction's reassembled stream and HTTP
@@ -80,7 +83,8 @@ func Run(ctx context.Context, path string, engine *detect.Engine, opt Options) (
 	p := pipeline.New(opt.Pipeline, func(int) pipeline.Inspector {
 		mu.Lock()
 		defer mu.Unlock()
-		in := &inspector{engine: engine, onAlert: opt.OnAlert, keep: true, av: opt.AV,
+		in := &inspector{engine: engine, onAlert: opt.OnAlert, onPacket: opt.OnPacket,
+			keep: true, av: opt.AV,
 			avOpt: opt.AVStream, onAV: opt.OnAVHit}
 		shards = append(shards, in)
 		return in
@@ -122,16 +126,17 @@ func summarize(st pipeline.Stats, alerts int, el time.Duration) Summary {
 
 // inspector glues one pipeline worker to the engine.
 type inspector struct {
-	engine  *detect.Engine
-	in      detect.Input
-	ev      *pipeline.Event
-	alerts  []Alert
-	emit    func(detect.Alert)
-	onAlert func(Alert, *pipeline.Event)
-	keep    bool // collect alerts for the caller (replay); live does not
-	av      *av.DB
-	avOpt   av.StreamOptions
-	onAV    func(AVHit, *pipeline.Event)
+	engine   *detect.Engine
+	in       detect.Input
+	ev       *pipeline.Event
+	alerts   []Alert
+	emit     func(detect.Alert)
+	onAlert  func(Alert, *pipeline.Event)
+	onPacket func(*pipeline.Event)
+	keep     bool // collect alerts for the caller (replay); live does not
+	av       *av.DB
+	avOpt    av.StreamOptions
+	onAV     func(AVHit, *pipeline.Event)
 }
 
 // flowState is what detection keeps per flow in pipeline.Flow.Ext.
@@ -159,8 +164,11 @@ func (s *inspector) Inspect(ev *pipeline.Event) {
 	}
 	s.in = detect.Input{Flow: fs.det, Src: ev.Src, Dst: ev.Dst, ToServer: ev.ToServer,
 		Established: ev.Established, Flags: ev.Flags(), Payload: ev.Payload(),
-		Stream: ev.Stream, NewData: ev.NewData, Time: ev.Time}
+		Stream: ev.Stream, NewData: ev.NewData, StreamEnd: ev.StreamEnd, Time: ev.Time}
 	s.ev = ev
+	if s.onPacket != nil && ev.Packet != nil {
+		s.onPacket(ev)
+	}
 	if s.emit == nil {
 		s.emit = s.collect
 	}
