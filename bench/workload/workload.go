@@ -218,6 +218,23 @@ func Frame(t flowspec.Tuple, payload int) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// MissTuples returns k distinct tuples that no table entry covers: clients
+// in 203.0.113.0/24 to servers in 198.51.100.0/24 (never the hit server),
+// on assorted ports. A classifier that answers misses from hashed buckets
+// may be fast for one miss and slow for another; k of them show the spread.
+func MissTuples(k int) []flowspec.Tuple {
+	out := make([]flowspec.Tuple, 0, k)
+	for i := 0; len(out) < k; i++ {
+		t := flowspec.Tuple{Src: netip.AddrFrom4([4]byte{203, 0, 113, byte(10 + i*37%200)}),
+			Dst:     netip.AddrFrom4([4]byte{198, 51, 100, byte(21 + i*53%200)}),
+			SrcPort: uint16(40000 + i*131), DstPort: commonPorts[i%len(commonPorts)]}
+		if t.Dst != HitTuple.Dst {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // HitFrame is Frame(HitTuple, 100).
 func HitFrame() ([]byte, error) { return Frame(HitTuple, 100) }
 

@@ -48,6 +48,18 @@ func TestTableOnlyHitSpecMatches(t *testing.T) {
 			t.Errorf("entry %d is AddSpec", i)
 		}
 	}
+	misses := MissTuples(32)
+	for i, s := range Table(10000, Seed) {
+		for _, m := range misses {
+			if s.Matches(m) {
+				t.Errorf("entry %d %v matches miss tuple %v", i, s, m)
+			}
+		}
+	}
+	if HitSpec.Matches(misses[0]) || len(misses) != 32 {
+		t.Errorf("MissTuples(32) = %d tuples, first matched by HitSpec: %v", len(misses),
+			HitSpec.Matches(misses[0]))
+	}
 	if AddSpec.Matches(HitTuple) || AddSpec.Matches(MissTuple) {
 		t.Error("AddSpec matches a benchmark frame")
 	}
