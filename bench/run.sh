@@ -16,7 +16,8 @@
 # leaves rows saying so and the run goes on. Lab stages are skipped, with
 # the reason printed, when not root.
 #
-# Usage: bench/run.sh [stage...]   (default: all stages)
+# Usage: bench/run.sh [stage...]   (default: all stages; only a run of all
+# of them updates latest.{md,json} and the README)
 # Environment: BENCH_BUDGET (seconds, default 840), BENCH_QUICK=1 (small sizes)
 set -euo pipefail
 
@@ -152,6 +153,10 @@ report() {
 	local args=(-rows "$ROWS" -out "$out" -root "$ROOT" -elapsed "$((SECONDS - START))s")
 	[[ -f $capture ]] && args+=(-capture "$capture")
 	"$WORK/bin/report" "${args[@]}"
+	if ((!FULL)); then
+		log "wrote $out.{md,json} in $((SECONDS - START)) s (some stages only: latest and README untouched)"
+		return
+	fi
 	cp "$out.md" "$BENCH_DIR/results/latest.md"
 	cp "$out.json" "$BENCH_DIR/results/latest.json"
 	splice_readme "$out.md"
@@ -160,7 +165,11 @@ report() {
 
 main() {
 	local stages=("$@") s
-	((${#stages[@]})) || stages=("${ALL_STAGES[@]}")
+	FULL=0
+	if ((${#stages[@]} == 0)); then
+		stages=("${ALL_STAGES[@]}")
+		FULL=1
+	fi
 	for s in "${stages[@]}"; do
 		[[ " ${ALL_STAGES[*]} " == *" $s "* ]] || die "unknown stage \"$s\" (want ${ALL_STAGES[*]})"
 	done
