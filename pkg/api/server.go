@@ -23,29 +23,17 @@ func Handler(b Backend) http.Handler {
 	mux.HandleFunc("GET /v1/blocks", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, b.List())
 	})
-	mux.HandleFunc("POST /v1/blocks", func(w http.ResponseWriter, r *http.Request) {
-		var req AddRequest
-		if !decode(w, r, &req) {
-			return
-		}
+	mux.HandleFunc("POST /v1/blocks", withBody(func(w http.ResponseWriter, req AddRequest) {
 		res, err := b.Add(req)
-		if err != nil {
-			fail(w, err)
-			return
-		}
 		code := http.StatusOK
 		if res.Created {
 			code = http.StatusCreated
 		}
-		reply(w, code, res)
-	})
+		answer(w, code, res, err)
+	}))
 	mux.HandleFunc("DELETE /v1/blocks/{ref}", func(w http.ResponseWriter, r *http.Request) {
 		e, err := b.Delete(r.PathValue("ref"))
-		if err != nil {
-			fail(w, err)
-			return
-		}
-		reply(w, http.StatusOK, e)
+		answer(w, http.StatusOK, e, err)
 	})
 	mux.HandleFunc("GET /v1/blocks/{id}/explain", func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
@@ -54,29 +42,23 @@ func Handler(b Backend) http.Handler {
 			return
 		}
 		e, err := b.Explain(id)
-		if err != nil {
-			fail(w, err)
-			return
-		}
-		reply(w, http.StatusOK, e)
+		answer(w, http.StatusOK, e, err)
 	})
-	mux.HandleFunc("POST /v1/signals", func(w http.ResponseWriter, r *http.Request) {
-		var req SignalRequest
-		if !decode(w, r, &req) {
-			return
-		}
+	mux.HandleFunc("POST /v1/signals", withBody(func(w http.ResponseWriter, req SignalRequest) {
 		res, err := b.Signal(req)
-		if err != nil {
-			fail(w, err)
-			return
-		}
-		reply(w, http.StatusOK, res)
-	})
+		answer(w, http.StatusOK, res, err)
+	}))
 	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, b.Stats())
 	})
 	mux.Handle("GET /metrics", metricsHandler(b))
-	// Every other path or method answers in JSON too, like every error.
+	jsonErrors(mux)
+	return mux
+}
+
+// jsonErrors makes every other path or method answer in JSON too, like
+// every error.
+func jsonErrors(mux *http.ServeMux) {
 	for _, p := range []string{"/v1/blocks", "/v1/blocks/{ref}", "/v1/blocks/{id}/explain",
 		"/v1/signals", "/v1/stats", "/metrics"} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
@@ -87,7 +69,25 @@ func Handler(b Backend) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusNotFound, Error{Error: fmt.Sprintf("no endpoint %s", r.URL.Path)})
 	})
-	return mux
+}
+
+// withBody decodes the JSON request body into a Q for f, or answers 400.
+func withBody[Q any](f func(http.ResponseWriter, Q)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req Q
+		if decode(w, r, &req) {
+			f(w, req)
+		}
+	}
+}
+
+// answer writes v with code, or err with its status.
+func answer(w http.ResponseWriter, code int, v any, err error) {
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	reply(w, code, v)
 }
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
