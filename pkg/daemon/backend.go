@@ -42,6 +42,7 @@ func (d *Daemon) Add(r api.AddRequest) (api.AddResponse, error) {
 	if err != nil {
 		return api.AddResponse{}, tableErr(err)
 	}
+	d.sync()
 	if added || e.Origin == blocktable.Admin {
 		d.log.Info().Str("spec", spec.String()).Uint64("entry", e.ID).Str("origin", "admin").
 			Str("comment", r.Comment).Bool("new", added).Msg("block added")
@@ -66,6 +67,7 @@ func (d *Daemon) Delete(ref string) (api.Entry, error) {
 	if err != nil {
 		return api.Entry{}, tableErr(err)
 	}
+	d.sync()
 	d.log.Info().Str("spec", e.Spec.String()).Uint64("entry", e.ID).
 		Str("origin", e.Origin.String()).Msg("block removed")
 	return apiEntry(e, time.Now(), false), nil
@@ -95,6 +97,7 @@ func (d *Daemon) Signal(r api.SignalRequest) (api.SignalResponse, error) {
 	if err != nil {
 		return res, tableErr(err)
 	}
+	d.sync() // the caller may test the block as soon as this returns
 	return res, nil
 }
 

@@ -63,6 +63,7 @@ type Daemon struct {
 	cfg     *config.Config
 	det     *detection
 
+	syncKick  chan struct{}
 	syncMu    sync.Mutex
 	syncedGen uint64
 	syncErrs  uint64
@@ -72,7 +73,7 @@ type Daemon struct {
 // Run starts the daemon and blocks until ctx ends; then it detaches the
 // XDP program, flushes the block table and closes everything it opened.
 func Run(ctx context.Context, o Options) (err error) {
-	d := &Daemon{o: o, log: o.Log}
+	d := &Daemon{o: o, log: o.Log, syncKick: make(chan struct{}, 1)}
 	defer func() { err = errors.Join(err, d.close()) }()
 	if err := d.open(); err != nil {
 		return err
@@ -86,7 +87,8 @@ func Run(ctx context.Context, o Options) (err error) {
 		Msg("softips running")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
+	go func() { errc <- d.syncLoop(ctx) }()
 	go func() { errc <- api.Serve(ctx, l, api.Handler(d)) }()
 	go func() { errc <- d.cls.ReadInjects(ctx, d.onInject) }()
 	go func() { errc <- d.tickLoop(ctx) }()
@@ -156,7 +158,7 @@ func (d *Daemon) openTable() error {
 	}
 	to.Guard.Protected = append(to.Guard.Protected, d.protect...)
 	d.protect = to.Guard.Protected
-	to.OnChange = func(uint64) { d.sync() }
+	to.OnChange = func(uint64) { d.kickSync() }
 	t, err := blocktable.Open(to)
 	if err != nil {
 		return err

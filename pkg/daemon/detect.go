@@ -212,6 +212,12 @@ func (d *Daemon) respond(spec flowspec.Spec, source, why string, pkt *pipeline.P
 	} else if e, ok := d.table.Lookup(spec); ok {
 		entry = e.ID
 	}
+	if len(res.Installed) > 0 {
+		// The kernel must tag the flow's next segments before the first RSTs
+		// leave: the last ACK of a fast sender's receiver is often the only
+		// segment whose numbers can still reset it.
+		d.sync()
+	}
 	if pkt != nil {
 		d.tracker.Handle(respond.TriggerFor(pkt, entry))
 	}
