@@ -65,6 +65,12 @@ type Detect struct {
 	Vars         map[string]string `yaml:"vars"`          // rule variables: HOME_NET, ...
 	Promote      []string          `yaml:"promote"`       // rule actions that block
 	MultiSession []MultiSession    `yaml:"multi_session"` // thresholds across connections
+	// SnapLen is how many payload bytes of each segment the kernel hands
+	// to detection (the whole record stays within 2,048 bytes).
+	SnapLen int `yaml:"snap_len"`
+	// StreamDepth is how many payload bytes of a flow (both directions)
+	// are inspected; past it the kernel stops mirroring the flow's payload.
+	StreamDepth int `yaml:"stream_depth"`
 }
 
 // MultiSession is one rule counting across connections.
@@ -111,7 +117,7 @@ func Default() *Config {
 		Guard: Guard{RequireAddress: true, MinInvariants: 1, MaxWidthV4: 16,
 			MaxWidthV6: 48},
 		Detect: Detect{Vars: map[string]string{"HOME_NET": "any", "EXTERNAL_NET": "any"},
-			Promote: []string{"drop", "reject"}},
+			Promote: []string{"drop", "reject"}, SnapLen: 1600, StreamDepth: 1 << 20},
 		Inject: Inject{TTL: 64, FlowBurst: 8, FlowInterval: Duration(20 * time.Millisecond),
 			ExtraBudget: 8, QuietTime: Duration(2 * time.Second),
 			RetryEvery: Duration(250 * time.Millisecond)},

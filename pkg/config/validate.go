@@ -115,6 +115,8 @@ func (d Detect) check(k *checker) {
 				"unknown action %q (want alert, drop or reject)", a)
 		}
 	}
+	k.between("detect.snap_len", d.SnapLen, 64, 2048)
+	k.atLeast("detect.stream_depth", d.StreamDepth, 0)
 	for i, m := range d.MultiSession {
 		m.check(k, fmt.Sprintf("detect.multi_session[%d]", i))
 	}

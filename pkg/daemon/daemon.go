@@ -26,6 +26,7 @@ import (
 	"github.com/softips/softips/pkg/inject"
 	"github.com/softips/softips/pkg/invariant"
 	"github.com/softips/softips/pkg/kernel"
+	"github.com/softips/softips/pkg/pipeline"
 )
 
 // Options are the daemon's command-line settings.
@@ -68,6 +69,8 @@ type Daemon struct {
 	syncedGen uint64
 	syncErrs  uint64
 	signals   atomic.Uint64
+	bypassed  atomic.Uint64 // flows whose payload the kernel stopped mirroring
+	pipe      atomic.Pointer[pipeline.Pipeline]
 }
 
 // Run starts the daemon and blocks until ctx ends; then it detaches the
@@ -187,6 +190,7 @@ func (d *Daemon) openKernel() error {
 	}
 	if d.det != nil {
 		ko.MirrorShards = 2
+		ko.SnapLen = uint32(d.cfg.Detect.SnapLen)
 	}
 	cls, err := kernel.Load(ko)
 	if err != nil {

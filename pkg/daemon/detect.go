@@ -149,17 +149,38 @@ func (det *detection) close() error {
 // runDetection drives the workers from the kernel's mirror rings.
 func (d *Daemon) runDetection(ctx context.Context) error {
 	cfg := pipeline.Config{Workers: d.cls.Shards(), Midstream: true}
-	opt := replay.Options{AV: d.det.av, OnAVHit: d.onAVHit}
+	opt := replay.Options{AV: d.det.av, OnAVHit: d.onAVHit, OnPacket: d.bypassDeep}
 	opt.AVStream.MaxScanBytes = int64(d.cfg.AV.MaxScanBytes)
 	p := pipeline.New(cfg, func(int) pipeline.Inspector {
 		return replay.NewInspector(d.det.engine, d.onAlert, opt)
 	})
+	d.pipe.Store(p)
 	return p.RunLive(ctx, func(ctx context.Context, shard int,
 		fn func(data []byte, origLen int)) error {
 		return d.cls.ReadMirror(ctx, shard, func(r kernel.MirrorRecord) {
 			fn(r.Data, int(r.OrigLen))
 		})
 	})
+}
+
+// bypassDeep asks the kernel to stop mirroring the payload of a flow once
+// stream_depth bytes of it were inspected, so elephant flows cost little.
+// FIN and RST still reach the pipeline, so the flow ends cleanly.
+func (d *Daemon) bypassDeep(ev *pipeline.Event) {
+	f := ev.Flow
+	depth := uint64(d.cfg.Detect.StreamDepth)
+	if f.Bypassed || depth == 0 || f.Bytes[0]+f.Bytes[1] < depth {
+		return
+	}
+	f.Bypassed = true
+	t := flowspec.Tuple{Src: f.Client.Addr(), Dst: f.Server.Addr(), SrcPort: f.Client.Port(),
+		DstPort: f.Server.Port()}
+	if err := d.cls.Bypass(t); err != nil {
+		d.log.Warn().Err(err).Str("flow", f.Client.String()+" > "+f.Server.String()).
+			Msg("bypass flow")
+		return
+	}
+	d.bypassed.Add(1)
 }
 
 // onAlert runs on a worker goroutine: log the alert, count it towards the

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"unicode"
@@ -20,9 +21,22 @@ func (d *Daemon) Stats() api.Stats {
 	flatten(st, "invariant_", d.inv.Stats())
 	flatten(st, "reset_", d.tracker.Stats())
 	flatten(st, "inject_", d.sender.Stats())
+	if drops, err := d.cls.MirrorDrops(); err == nil {
+		for i, n := range drops {
+			st[fmt.Sprintf("mirror_drops_shard%d", i)] = n
+		}
+	}
+	if p := d.pipe.Load(); p != nil {
+		ps := p.Stats()
+		flatten(st, "pipeline_", ps)
+		for reason, n := range ps.Decode {
+			st["pipeline_decode_"+snake(reason)] = n
+		}
+	}
 	d.syncMu.Lock()
 	st["sync_errors"] = d.syncErrs
 	st["signals"] = d.signals.Load()
+	st["flows_bypassed"] = d.bypassed.Load()
 	d.syncMu.Unlock()
 	return st
 }

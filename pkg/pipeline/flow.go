@@ -85,6 +85,7 @@ type Flow struct {
 	Pkts      [2]uint64 // by direction: ToServer, ToClient
 	Bytes     [2]uint64 // payload bytes on the wire, by direction
 	Ext       any       // detector state; the worker never touches it
+	Bypassed  bool      // the consumer asked the kernel to stop mirroring its payload
 
 	established bool // handshake completed or midstream pickup; stays set
 	dir         [2]stream
