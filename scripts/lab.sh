@@ -134,24 +134,26 @@ span_drop() {
 	"${tcns[@]}" filter add dev hub-m ingress bpf da bytecode "$DROP_ALL_CBPF"
 }
 
-configure_client() {
-	local ns=$NS_CLIENT
-	addr "$ns" net0 198.51.100.7/25
-	addr "$ns" net0 198.51.100.8/25
-	addr6 "$ns" net0 2001:db8:1::7/64
+# configure_host NS ADDR4 ADDR4_ALT ADDR6 GW4 GW6 gives an end host its two
+# IPv4 addresses, its IPv6 address and default routes through the router.
+configure_host() {
+	local ns=$1
+	addr "$ns" net0 "$2"
+	addr "$ns" net0 "$3"
+	addr6 "$ns" net0 "$4"
 	ip -n "$ns" link set net0 up
-	ip -n "$ns" route replace default via 198.51.100.1 dev net0
-	ip -n "$ns" -6 route replace default via 2001:db8:1::1 dev net0
+	ip -n "$ns" route replace default via "$5" dev net0
+	ip -n "$ns" -6 route replace default via "$6" dev net0
+}
+
+configure_client() {
+	configure_host "$NS_CLIENT" 198.51.100.7/25 198.51.100.8/25 2001:db8:1::7/64 \
+		198.51.100.1 2001:db8:1::1
 }
 
 configure_server() {
-	local ns=$NS_SERVER
-	addr "$ns" net0 203.0.113.10/25
-	addr "$ns" net0 203.0.113.11/25
-	addr6 "$ns" net0 2001:db8:2::10/64
-	ip -n "$ns" link set net0 up
-	ip -n "$ns" route replace default via 203.0.113.1 dev net0
-	ip -n "$ns" -6 route replace default via 2001:db8:2::1 dev net0
+	configure_host "$NS_SERVER" 203.0.113.10/25 203.0.113.11/25 2001:db8:2::10/64 \
+		203.0.113.1 2001:db8:2::1
 }
 
 configure_sensor() {

@@ -106,23 +106,14 @@ func memoryRows(prefix, what string, n int, base memory, at []memory) []result.R
 		k := checkpoint(n, i)
 		rows = append(rows,
 			row(fmt.Sprintf("%s/heap_mib@%d", prefix, k),
-				fmt.Sprintf("%s: live heap growth after %s", what, thousands(k)), "MiB",
+				fmt.Sprintf("%s: live heap growth after %s", what, result.Thousands(k)), "MiB",
 				m.heapMiB-base.heapMiB),
 			row(fmt.Sprintf("%s/rss_mib@%d", prefix, k),
-				fmt.Sprintf("%s: RSS growth after %s", what, thousands(k)), "MiB",
+				fmt.Sprintf("%s: RSS growth after %s", what, result.Thousands(k)), "MiB",
 				m.rssMiB-base.rssMiB))
 	}
 	mid, last := at[1].heapMiB-base.heapMiB, at[2].heapMiB-base.heapMiB
 	g := row(prefix+"/heap_growth", fmt.Sprintf("%s: heap at %s / heap at %s", what,
-		thousands(2*n), thousands(n)), "ratio", last/max(mid, 0.001))
+		result.Thousands(2*n), result.Thousands(n)), "ratio", last/max(mid, 0.001))
 	return append(rows, g)
-}
-
-// thousands formats n with comma separators: 100000 -> "100,000".
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

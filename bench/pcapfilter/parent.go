@@ -51,7 +51,7 @@ func (p parent) sweep(ns []int, m mode) []result.Row {
 			stopped = "not attempted: the stage's time budget was used up"
 		case o.dnf:
 			stopped = fmt.Sprintf("not attempted: %s entries already did not finish in %s",
-				thousands(n), o.capUsed)
+				result.Thousands(n), o.capUsed)
 		}
 	}
 	return rows

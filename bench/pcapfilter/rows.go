@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/softips/softips/bench/internal/libpcap"
@@ -28,7 +27,7 @@ func newRow(metric string, m mode, n int) result.Row {
 		if mt.key == metric {
 			return result.Row{Stage: stage, Key: Key(metric, m, n), N: n, Unit: mt.unit,
 				Source: "libpcap", Label: fmt.Sprintf("libpcap (%s), %s entries: %s",
-					m.label(), thousands(n), mt.label)}
+					m.label(), result.Thousands(n), mt.label)}
 		}
 	}
 	panic("pcapfilter: unknown metric " + metric)
@@ -111,7 +110,7 @@ func compileRows(n int, m mode, ms measurement, o outcome) []result.Row {
 		case "compile":
 			r.Value = ms.CompileSec
 			r.Extra = fmt.Sprintf("%.3f s CPU; expression %s bytes", ms.CompileCPU,
-				thousands(ms.ExprBytes))
+				result.Thousands(ms.ExprBytes))
 		case "peak":
 			r.Value = float64(ms.PeakKiB) / 1024
 			r.Extra = fmt.Sprintf("child peak RSS %.0f MiB", float64(o.maxKiB)/1024)
@@ -139,16 +138,7 @@ func compileRows(n int, m mode, ms measurement, o outcome) []result.Row {
 func compileFailure(ms measurement, o outcome) string {
 	why := fmt.Sprintf("%s after %.2f s", ms.Err, ms.CompileSec)
 	if strings.HasSuffix(ms.Err, "malloc") || strings.Contains(ms.Err, "out of memory") {
-		why += fmt.Sprintf(" (needed more than the %s MiB memory cap)", thousands(o.memCap))
+		why += fmt.Sprintf(" (needed more than the %s MiB memory cap)", result.Thousands(o.memCap))
 	}
 	return why
-}
-
-// thousands formats n with comma separators: 100000 -> "100,000".
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

@@ -1,6 +1,10 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/softips/softips/bench/internal/result"
+)
 
 // The packet rates of a 10 Gbit/s link: about 1.5 Mpps at a typical mean
 // frame size, 14.88 Mpps at minimum-size frames.
@@ -30,7 +34,7 @@ func coresTable(in inputs) []CoreRow {
 		for _, frame := range []string{"miss", "hit"} {
 			if v, ok := in.xdp(n, frame); ok {
 				out = append(out, coreRow("tag", fmt.Sprintf("XDP classifier, %s entries, %s",
-					thousands(n), frame), v))
+					result.Thousands(n), frame), v))
 			}
 		}
 	}
@@ -51,13 +55,4 @@ func coresTable(in inputs) []CoreRow {
 		}
 	}
 	return out
-}
-
-// thousands formats n with comma separators: 100000 -> "100,000".
-func thousands(n int) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

@@ -135,7 +135,7 @@ func renderLibpcap(w io.Writer, rows result.Set) {
 			r, _ := rows.Find("pcapfilter", fmt.Sprintf("%s/%s/%d", metric, l.mode, l.n))
 			return cell(r, format, &notes)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", l.mode, thousands(l.n),
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", l.mode, result.Thousands(l.n),
 			get("compile", "%.3g"), get("peak", "%.0f"), get("insns", "%.0f"),
 			get("hit", "%.0f"), get("miss", "%.0f"), get("add", "%.3g"))
 	}
@@ -260,7 +260,7 @@ func renderGobench(w io.Writer, rows result.Set) {
 // exponent: 8882230 -> "8,882,230", 45.51 -> "45.51".
 func num(v float64) string {
 	if v >= 1000 || v <= -1000 {
-		return thousands(int(math.Round(v)))
+		return result.Thousands(int(math.Round(v)))
 	}
 	return fmt.Sprintf("%.4g", v)
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"github.com/cilium/ebpf"
 )
@@ -75,15 +74,6 @@ func checkVerdicts(c counterReader, prog *ebpf.Program, hit, miss []byte) error 
 		}
 	}
 	return nil
-}
-
-// thousands formats n with comma separators: 100000 -> "100,000".
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
 
 // counterReader is the part of kernel.Classifier checkVerdicts needs.

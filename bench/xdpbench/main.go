@@ -160,9 +160,9 @@ func timedMisses(r result.Row, prog *ebpf.Program, first []byte, repeat int) res
 
 func measure(pin string, n int, hit, miss []byte, repeat int) []result.Row {
 	hr := row(fmt.Sprintf("entries=%d/hit", n), fmt.Sprintf("XDP classifier, %s entries, "+
-		"hit frame", thousands(n)), n)
+		"hit frame", result.Thousands(n)), n)
 	mr := row(fmt.Sprintf("entries=%d/miss", n), fmt.Sprintf("XDP classifier, %s entries, "+
-		"miss frame", thousands(n)), n)
+		"miss frame", result.Thousands(n)), n)
 	fail := func(err error) []result.Row {
 		hr.Status, hr.Note = result.Failed, err.Error()
 		mr.Status, mr.Note = result.Failed, err.Error()

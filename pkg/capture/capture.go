@@ -164,3 +164,26 @@ func (r *Reader) Close() error {
 	}
 	return r.close.Close()
 }
+
+// ReadAll reads every frame of the capture file at path into memory, each
+// with its own copy of Data, for callers that go over a capture many
+// times. On an error it returns the frames read before it.
+func ReadAll(path string) ([]Frame, error) {
+	r, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var frames []Frame
+	for {
+		f, err := r.Next()
+		if err == io.EOF {
+			return frames, nil
+		}
+		if err != nil {
+			return frames, err
+		}
+		f.Data = append([]byte(nil), f.Data...)
+		frames = append(frames, f)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +122,38 @@ func TestReader(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReadAll: every frame is kept with its own copy of the data, and a
+// truncated file gives the frames before the fault and ErrCorrupt.
+func TestReadAll(t *testing.T) {
+	full := pcapBytes(t, layers.LinkTypeEthernet, 3)
+	dir := t.TempDir()
+	whole, cut := filepath.Join(dir, "whole.pcap"), filepath.Join(dir, "cut.pcap")
+	if err := os.WriteFile(whole, full, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cut, full[:len(full)-10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	frames, err := ReadAll(whole)
+	if err != nil || len(frames) != 3 {
+		t.Fatalf("whole file: %d frames, error %v; want 3, nil", len(frames), err)
+	}
+	frames[0].Data[0] = 0
+	for i, f := range frames {
+		if f.Index != i+1 || len(f.Data) != len(frame) || i > 0 && f.Data[0] != frame[0] {
+			t.Errorf("frame %d: index %d, %d bytes, first %#x; want own copy of %d bytes",
+				i+1, f.Index, len(f.Data), f.Data[0], len(frame))
+		}
+	}
+	frames, err = ReadAll(cut)
+	if !errors.Is(err, ErrCorrupt) || len(frames) != 2 {
+		t.Errorf("truncated file: %d frames, error %v; want 2, %v", len(frames), err,
+			ErrCorrupt)
+	}
+	if _, err := ReadAll(filepath.Join(dir, "absent.pcap")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("absent file: error %v, want %v", err, os.ErrNotExist)
 	}
 }

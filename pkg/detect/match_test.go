@@ -38,12 +38,28 @@ func pkt(fs *FlowState, toServer bool, payload string) *Input {
 	return in
 }
 
+// payloadCase is a rule's options, a payload sent to the server and
+// whether the rule alerts on it.
+type payloadCase struct {
+	opts    string
+	payload string
+	want    bool
+}
+
+// checkPayloads runs each case through a one-rule engine on a fresh flow.
+func checkPayloads(t *testing.T, tests []payloadCase) {
+	t.Helper()
+	for _, tt := range tests {
+		e := newTestEngine(t, `alert tcp any any -> any any (`+tt.opts+` sid:1;)`)
+		got := len(sids(e, pkt(NewFlowState(), true, tt.payload))) == 1
+		if got != tt.want {
+			t.Errorf("(%s) on %q: match = %v, want %v", tt.opts, tt.payload, got, tt.want)
+		}
+	}
+}
+
 func TestContentModifiers(t *testing.T) {
-	tests := []struct {
-		opts    string
-		payload string
-		want    bool
-	}{
+	checkPayloads(t, []payloadCase{
 		{`content:"abc";`, "xxabcxx", true},
 		{`content:"ABC";`, "xxabcxx", false},
 		{`content:"ABC"; nocase;`, "xxabcxx", true},
@@ -88,24 +104,13 @@ func TestContentModifiers(t *testing.T) {
 		{`dsize:2<>4;`, "abc", true},
 		{`dsize:!3;`, "abc", false},
 		{`dsize:>=3; content:"b";`, "abc", true},
-	}
-	for _, tt := range tests {
-		e := newTestEngine(t, `alert tcp any any -> any any (`+tt.opts+` sid:1;)`)
-		got := len(sids(e, pkt(NewFlowState(), true, tt.payload))) == 1
-		if got != tt.want {
-			t.Errorf("(%s) on %q: match = %v, want %v", tt.opts, tt.payload, got, tt.want)
-		}
-	}
+	})
 }
 
 func TestPCRE(t *testing.T) {
 	const req = "GET /one/ HTTP/1.1\r\nHost: one.example.org\r\n\r\n\r\n" +
 		"GET /two/ HTTP/1.1\r\nHost: two.example.org\r\n\r\n\r\n"
-	tests := []struct {
-		opts    string
-		payload string
-		want    bool
-	}{
+	checkPayloads(t, []payloadCase{
 		{`pcre:"/^gEt/i";`, req, true},
 		{`pcre:"/^gEt/";`, req, false},
 		{`pcre:"/two/O";`, req, true},
@@ -116,14 +121,7 @@ func TestPCRE(t *testing.T) {
 		{`pcre:"/a b [ ]c/x";`, "ab c", true},
 		{`pcre:"/^a.c$/s";`, "a\nc", true},
 		{`pcre:"/^b$/m";`, "a\nb\nc", true},
-	}
-	for _, tt := range tests {
-		e := newTestEngine(t, `alert tcp any any -> any any (`+tt.opts+` sid:1;)`)
-		got := len(sids(e, pkt(NewFlowState(), true, tt.payload))) == 1
-		if got != tt.want {
-			t.Errorf("(%s): match = %v, want %v", tt.opts, got, tt.want)
-		}
-	}
+	})
 }
 
 // TestDetectPCRE03 replays the single packet of suricata-verify
@@ -575,11 +573,7 @@ func TestAppLayerProtocolAndNoalert(t *testing.T) {
 }
 
 func TestIsdataatBsizeUrilen(t *testing.T) {
-	tests := []struct {
-		opts    string
-		payload string
-		want    bool
-	}{
+	checkPayloads(t, []payloadCase{
 		{`content:"ab"; isdataat:2,relative;`, "abxy", false},
 		{`content:"ab"; isdataat:1,relative;`, "abxy", true},
 		{`content:"ab"; isdataat:!1,relative;`, "abx", true},
@@ -593,14 +587,7 @@ func TestIsdataatBsizeUrilen(t *testing.T) {
 		{`urilen:5<>10;`, "GET /a.html HTTP/1.1\r\n\r\n", true},
 		{`urilen:>7;`, "GET /a.html HTTP/1.1\r\n\r\n", false},
 		{`urilen:9,raw;`, "GET /a%2ehtml HTTP/1.1\r\n\r\n", true},
-	}
-	for _, tt := range tests {
-		e := newTestEngine(t, `alert tcp any any -> any any (`+tt.opts+` sid:1;)`)
-		got := len(sids(e, pkt(NewFlowState(), true, tt.payload))) == 1
-		if got != tt.want {
-			t.Errorf("(%s) on %q: match = %v, want %v", tt.opts, tt.payload, got, tt.want)
-		}
-	}
+	})
 }
 
 func TestEmptyRuleSetAndNilFlow(t *testing.T) {

@@ -209,26 +209,34 @@ func run(t testing.TB, c *Classifier, data []byte) map[string]uint64 {
 // drainInjects returns every inject request queued so far.
 func drainInjects(t testing.TB, c *Classifier) []InjectRequest {
 	t.Helper()
-	rd, err := ringbuf.NewReader(c.objs.InjectReqs)
+	return drainRing(t, c.objs.InjectReqs, "inject ring", decodeInject)
+}
+
+// drainRing decodes every record queued on ring so far; what names the
+// ring in failures.
+func drainRing[T any](t testing.TB, ring *ebpf.Map, what string,
+	decode func([]byte, monoClock) (T, error)) []T {
+	t.Helper()
+	rd, err := ringbuf.NewReader(ring)
 	if err != nil {
-		t.Fatalf("open inject ring: %v", err)
+		t.Fatalf("open %s: %v", what, err)
 	}
 	defer rd.Close()
 	rd.SetDeadline(time.Now())
 	clk := newMonoClock()
-	var out []InjectRequest
+	var out []T
 	for {
 		rec, err := rd.Read()
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return out
 		}
 		if err != nil {
-			t.Fatalf("read inject ring: %v", err)
+			t.Fatalf("read %s: %v", what, err)
 		}
-		req, err := decodeInject(rec.RawSample, clk)
+		v, err := decode(rec.RawSample, clk)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, req)
+		out = append(out, v)
 	}
 }

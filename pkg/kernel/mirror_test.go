@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"testing"
 	"time"
-
-	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/softips/softips/pkg/flowspec"
 )
@@ -17,29 +16,12 @@ import (
 // drainMirror returns copies of every snapshot queued on shard so far.
 func drainMirror(t testing.TB, c *Classifier, shard int) []MirrorRecord {
 	t.Helper()
-	rd, err := ringbuf.NewReader(c.rings[shard])
-	if err != nil {
-		t.Fatalf("open ring %d: %v", shard, err)
-	}
-	defer rd.Close()
-	rd.SetDeadline(time.Now())
-	clk := newMonoClock()
-	var out []MirrorRecord
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("read ring %d: %v", shard, err)
-		}
-		m, err := decodeMirror(rec.RawSample, clk)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.Data = bytes.Clone(m.Data)
-		out = append(out, m)
-	}
+	return drainRing(t, c.rings[shard], fmt.Sprintf("ring %d", shard),
+		func(raw []byte, clk monoClock) (MirrorRecord, error) {
+			m, err := decodeMirror(raw, clk)
+			m.Data = bytes.Clone(m.Data)
+			return m, err
+		})
 }
 
 // shardsOf returns how many snapshots each shard holds, draining them.

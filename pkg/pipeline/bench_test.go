@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,28 +29,11 @@ func largestCorpusCapture(b *testing.B) (string, []capture.Frame) {
 		}
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].size > files[j].size })
-	return files[0].name, loadFrames(b, filepath.Join(dir, files[0].name))
-}
-
-// loadFrames reads every frame of a capture into memory.
-func loadFrames(tb testing.TB, path string) []capture.Frame {
-	r, err := capture.Open(path)
+	frames, err := capture.ReadAll(filepath.Join(dir, files[0].name))
 	if err != nil {
-		tb.Fatal(err)
+		b.Fatal(err)
 	}
-	defer r.Close()
-	var frames []capture.Frame
-	for {
-		f, err := r.Next()
-		if err == io.EOF {
-			return frames
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		f.Data = append([]byte(nil), f.Data...)
-		frames = append(frames, f)
-	}
+	return files[0].name, frames
 }
 
 // BenchmarkDecodeReassemble measures one packet of the largest corpus

@@ -58,17 +58,25 @@ func corpusCaptures(t *testing.T) []string {
 
 func runFile(t testing.TB, path string, cfg Config) (Stats, *recorder) {
 	t.Helper()
+	rec := &recorder{}
+	st := runCapture(t, path, cfg, func(int) Inspector { return rec })
+	return st, rec
+}
+
+// runCapture runs the capture at path through a pipeline made with cfg
+// and newInsp, and returns the pipeline's stats.
+func runCapture(t testing.TB, path string, cfg Config, newInsp func(int) Inspector) Stats {
+	t.Helper()
 	r, err := capture.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	rec := &recorder{}
-	p := New(cfg, func(int) Inspector { return rec })
+	p := New(cfg, newInsp)
 	if err := p.Run(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
-	return p.Stats(), rec
+	return p.Stats()
 }
 
 // explained lists the corpus captures that hold frames other than TCP, as
@@ -190,19 +198,11 @@ func (r *shardRec) Inspect(ev *Event) {
 func (r *shardRec) FlowEnd(*Flow) {}
 
 func perFlow(t *testing.T, path string, workers int) map[Key]flowSum {
-	r, err := capture.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	recs := make([]*shardRec, workers)
-	p := New(Config{Workers: workers}, func(i int) Inspector {
+	runCapture(t, path, Config{Workers: workers}, func(i int) Inspector {
 		recs[i] = &shardRec{m: map[Key]flowSum{}}
 		return recs[i]
 	})
-	if err := p.Run(context.Background(), r); err != nil {
-		t.Fatal(err)
-	}
 	all := map[Key]flowSum{}
 	for _, rec := range recs {
 		for k, v := range rec.m {

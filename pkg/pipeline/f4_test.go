@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -78,17 +77,9 @@ func writeNg(t *testing.T, segs []seg) string {
 }
 
 func traceFile(t *testing.T, path string) (*trace, Stats) {
-	r, err := capture.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	tr := &trace{}
-	p := New(Config{}, func(int) Inspector { return tr })
-	if err := p.Run(context.Background(), r); err != nil {
-		t.Fatal(err)
-	}
-	return tr, p.Stats()
+	st := runCapture(t, path, Config{}, func(int) Inspector { return tr })
+	return tr, st
 }
 
 // TestF4LinuxCookedCaptures: the same conversation written as Ethernet,

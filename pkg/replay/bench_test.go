@@ -2,7 +2,6 @@ package replay
 
 import (
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"path/filepath"
 	"runtime"
@@ -66,7 +65,10 @@ func syntheticRules(n int) string {
 // Mbit/s and packets/s are for the one core the benchmark runs on.
 func BenchmarkReplay(b *testing.B) {
 	path := filepath.Join(testenv.Corpus(b), "pcaps", "zeek-ssh-sshguess.pcap")
-	frames := load(b, path)
+	frames, err := capture.ReadAll(path)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, ctx := range []int{4096, 256} {
 		b.Run(fmt.Sprintf("context=%d", ctx), func(b *testing.B) {
 			benchReplay(b, frames, benchRules, pipeline.Config{StreamContext: ctx})
@@ -104,24 +106,4 @@ func benchReplay(b *testing.B, frames []capture.Frame, rules string, cfg pipelin
 	b.ReportMetric(float64(bytes)*8/1e6/sec, "Mbit/s")
 	b.ReportMetric(float64(b.N)/sec, "packets/s")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N), "allocs/packet")
-}
-
-func load(b *testing.B, path string) []capture.Frame {
-	r, err := capture.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
-	var frames []capture.Frame
-	for {
-		f, err := r.Next()
-		if err == io.EOF {
-			return frames
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		f.Data = append([]byte(nil), f.Data...)
-		frames = append(frames, f)
-	}
 }

@@ -81,11 +81,7 @@ func TestAVEicarBlocksLaterDownloads(t *testing.T) {
 	d, eve, web := startAV(t)
 	ctx, cancel := context.WithTimeout(t.Context(), scenarioBudget)
 	defer cancel()
-	c, err := Dial(ctx, NSClient, ClientAddr.String(), avServer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	talk := NewTalk(c, "client-get")
+	talk := mustTalk(t, ctx, ClientAddr.String(), avServer, "client-get")
 	defer talk.Close()
 	peer, err := web.Peer(talk.Endpoint().Snapshot().Local, time.Second)
 	if err != nil {
@@ -134,11 +130,7 @@ func TestAVLargeObjectResetBeforeComplete(t *testing.T) {
 	d, eve, _ := startAV(t)
 	ctx, cancel := context.WithTimeout(t.Context(), scenarioBudget)
 	defer cancel()
-	c, err := Dial(ctx, NSClient, ClientAddr.String(), avServer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	talk := NewTalk(c, "client-get")
+	talk := mustTalk(t, ctx, ClientAddr.String(), avServer, "client-get")
 	defer talk.Close()
 	defer logCounters(t, ctx, d.CLI(), "reset_", "xdp_inject", "xdp_rate", "xdp_defer")
 	t0 := time.Now()
@@ -162,11 +154,7 @@ func TestAVCleanDownloadPasses(t *testing.T) {
 	d, eve, _ := startAV(t)
 	ctx, cancel := context.WithTimeout(t.Context(), scenarioBudget)
 	defer cancel()
-	c, err := Dial(ctx, NSClient, ClientAddr.String(), avServer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	talk := NewTalk(c, "client-get")
+	talk := mustTalk(t, ctx, ClientAddr.String(), avServer, "client-get")
 	defer talk.Close()
 	for i := range 2 {
 		dl := talk.Get(objClean, avWait)

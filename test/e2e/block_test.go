@@ -303,6 +303,17 @@ func mustInteractive(t *testing.T, ctx context.Context, local, remote string) *E
 	return ep
 }
 
+// mustTalk dials remote from local in the client namespace and starts a
+// conversation labelled label on it; the caller closes it.
+func mustTalk(t *testing.T, ctx context.Context, local, remote, label string) *Talk {
+	t.Helper()
+	c, err := Dial(ctx, NSClient, local, remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewTalk(c, label)
+}
+
 func mustBulk(t *testing.T, ctx context.Context, local, remote string) *Endpoint {
 	t.Helper()
 	ep, err := Bulk(ctx, NSClient, local, remote)

@@ -73,11 +73,8 @@ func TestDetectDropResetsBothEnds(t *testing.T) {
 // detectDrop runs the dropped conversation and returns its client address.
 func detectDrop(t *testing.T, ctx context.Context, srv *Server) netip.AddrPort {
 	t.Helper()
-	c, err := Dial(ctx, NSClient, ClientAddr.String(), fmt.Sprintf("%v:80", ServerAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	talk := NewTalk(c, "client-http")
+	talk := mustTalk(t, ctx, ClientAddr.String(), fmt.Sprintf("%v:80", ServerAddr),
+		"client-http")
 	defer talk.Close()
 	peer := mustPeer(t, srv, talk.Endpoint())
 	harmless := append([]byte{ModeEcho}, reqHarmless...)
@@ -139,11 +136,8 @@ func checkDropEvidence(t *testing.T, ctx context.Context, d *Daemon, eve string,
 func detectAlertOnly(t *testing.T, ctx context.Context, srv *Server,
 	eve string) netip.AddrPort {
 	t.Helper()
-	c, err := Dial(ctx, NSClient, ClientAddr.String(), fmt.Sprintf("%v:80", ServerAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	talk := NewTalk(c, "client-watched")
+	talk := mustTalk(t, ctx, ClientAddr.String(), fmt.Sprintf("%v:80", ServerAddr),
+		"client-watched")
 	defer talk.Close()
 	peer := mustPeer(t, srv, talk.Endpoint())
 	if err := talk.Send(append([]byte{ModeEcho}, reqWatched...)); err != nil {

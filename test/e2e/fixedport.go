@@ -20,12 +20,7 @@ import (
 func DialFrom(ctx context.Context, ns string, local netip.AddrPort,
 	remote string) (net.Conn, error) {
 	d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(local), Control: reuseAddr}
-	var c net.Conn
-	err := Do(ns, func() error {
-		var err error
-		c, err = d.DialContext(ctx, "tcp", remote)
-		return err
-	})
+	c, err := dialIn(ctx, ns, &d, remote)
 	if err != nil {
 		return nil, fmt.Errorf("dial %q from %v in %q: %w", remote, local, ns, err)
 	}

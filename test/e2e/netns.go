@@ -78,16 +78,22 @@ func Dial(ctx context.Context, ns, local, remote string) (net.Conn, error) {
 		}
 		d.LocalAddr = la
 	}
+	c, err := dialIn(ctx, ns, &d, remote)
+	if err != nil {
+		return nil, fmt.Errorf("dial %q from %q in %q: %w", remote, local, ns, err)
+	}
+	return c, nil
+}
+
+// dialIn dials remote over TCP with d from inside namespace ns.
+func dialIn(ctx context.Context, ns string, d *net.Dialer, remote string) (net.Conn, error) {
 	var c net.Conn
 	err := Do(ns, func() error {
 		var err error
 		c, err = d.DialContext(ctx, "tcp", remote)
 		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("dial %q from %q in %q: %w", remote, local, ns, err)
-	}
-	return c, nil
+	return c, err
 }
 
 // Command returns a command that runs name inside namespace ns through

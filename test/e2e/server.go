@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
-	"sync"
 	"time"
 )
 
@@ -32,51 +30,26 @@ const (
 // keeping an Endpoint per client address so tests can ask what the server
 // side of a given connection saw.
 type Server struct {
-	lns   []net.Listener
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	peers map[netip.AddrPort]*Endpoint
-	conns map[net.Conn]struct{}
+	peerSet
 }
 
 // StartServer listens on every addr ("ip:port") inside namespace ns.
 func StartServer(ns string, addrs ...string) (*Server, error) {
-	s := &Server{peers: map[netip.AddrPort]*Endpoint{}, conns: map[net.Conn]struct{}{}}
+	s := &Server{}
+	s.init("server", "server")
 	for _, a := range addrs {
 		ln, err := Listen(ns, "tcp", a)
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("start server: %w", err)
 		}
-		s.lns = append(s.lns, ln)
-		s.wg.Add(1)
-		go s.accept(ln)
+		s.serveOn(ln, serveMode)
 	}
 	return s, nil
 }
 
-func (s *Server) accept(ln net.Listener) {
-	defer s.wg.Done()
-	for range maxAccepts {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		ep := newEndpoint("server", c)
-		s.mu.Lock()
-		s.peers[ep.o.Remote] = ep
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go s.serve(c, ep)
-	}
-}
-
-func (s *Server) serve(c net.Conn, ep *Endpoint) {
-	defer s.wg.Done()
-	defer s.forget(c)
-	_ = c.SetDeadline(time.Now().Add(MaxConnLife))
-
+// serveMode reads the mode byte and serves the connection in that mode.
+func serveMode(c net.Conn, ep *Endpoint) {
 	mode := make([]byte, 1)
 	if _, err := io.ReadFull(c, mode); err != nil {
 		ep.finish(err)
@@ -91,13 +64,6 @@ func (s *Server) serve(c net.Conn, ep *Endpoint) {
 	default:
 		ep.finish(sink(c, ep))
 	}
-}
-
-func (s *Server) forget(c net.Conn) {
-	_ = c.Close()
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
 }
 
 func echo(c net.Conn, ep *Endpoint) error {
@@ -143,36 +109,4 @@ func sink(c net.Conn, ep *Endpoint) error {
 		}
 	}
 	return nil
-}
-
-// Peer returns the server side of the connection from client, waiting at
-// most wait for the server to accept it.
-func (s *Server) Peer(client netip.AddrPort, wait time.Duration) (*Endpoint, error) {
-	deadline := time.Now().Add(wait)
-	for {
-		s.mu.Lock()
-		ep := s.peers[client]
-		s.mu.Unlock()
-		if ep != nil {
-			return ep, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("server peer %v: not accepted in %v", client, wait)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// Close stops the listeners, closes every open connection and waits for
-// the server's goroutines.
-func (s *Server) Close() {
-	for _, ln := range s.lns {
-		_ = ln.Close()
-	}
-	s.mu.Lock()
-	for c := range s.conns {
-		_ = c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
 }

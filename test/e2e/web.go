@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -27,12 +25,8 @@ const (
 // keep-alive) inside a namespace, and keeps an Endpoint per client address
 // like Server does.
 type WebServer struct {
-	ln    net.Listener
-	objs  map[string][]byte
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	peers map[netip.AddrPort]*Endpoint
-	conns map[net.Conn]struct{}
+	peerSet
+	objs map[string][]byte
 }
 
 // StartWebServer listens on addr inside ns and serves objs by name.
@@ -41,39 +35,13 @@ func StartWebServer(ns, addr string, objs map[string][]byte) (*WebServer, error)
 	if err != nil {
 		return nil, fmt.Errorf("start web server: %w", err)
 	}
-	s := &WebServer{ln: ln, objs: objs, peers: map[netip.AddrPort]*Endpoint{},
-		conns: map[net.Conn]struct{}{}}
-	s.wg.Add(1)
-	go s.accept()
+	s := &WebServer{objs: objs}
+	s.init("web-server", "web")
+	s.serveOn(ln, s.serve)
 	return s, nil
 }
 
-func (s *WebServer) accept() {
-	defer s.wg.Done()
-	for range maxAccepts {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		ep := newEndpoint("web-server", c)
-		s.mu.Lock()
-		s.peers[ep.o.Remote] = ep
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go s.serve(c, ep)
-	}
-}
-
 func (s *WebServer) serve(c net.Conn, ep *Endpoint) {
-	defer s.wg.Done()
-	defer func() {
-		_ = c.Close()
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-	}()
-	_ = c.SetDeadline(time.Now().Add(MaxConnLife))
 	r := bufio.NewReaderSize(c, maxRequestHead)
 	for range maxKeepAlive {
 		name, err := readRequest(r, ep)
@@ -130,33 +98,6 @@ func (s *WebServer) respond(c net.Conn, ep *Endpoint, name string) error {
 		ep.sent(n)
 	}
 	return err
-}
-
-// Peer returns the server side of the connection from client, waiting at
-// most wait for it to be accepted.
-func (s *WebServer) Peer(client netip.AddrPort, wait time.Duration) (*Endpoint, error) {
-	for deadline := time.Now().Add(wait); ; time.Sleep(5 * time.Millisecond) {
-		s.mu.Lock()
-		ep := s.peers[client]
-		s.mu.Unlock()
-		if ep != nil {
-			return ep, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("web peer %v: not accepted in %v", client, wait)
-		}
-	}
-}
-
-// Close stops the listener, closes every connection and waits.
-func (s *WebServer) Close() {
-	_ = s.ln.Close()
-	s.mu.Lock()
-	for c := range s.conns {
-		_ = c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
 }
 
 // Download is what a client saw of one GET.

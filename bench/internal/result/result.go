@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 )
 
 // Status says whether a Row holds a measured value.
@@ -81,4 +82,14 @@ func Read(path string) (Set, error) {
 		return nil, fmt.Errorf("decode rows %q: %w", path, err)
 	}
 	return rows, nil
+}
+
+// Thousands formats n with comma separators for row labels and reports:
+// 100000 -> "100,000".
+func Thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
