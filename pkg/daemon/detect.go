@@ -14,6 +14,7 @@ import (
 	"github.com/softips/softips/pkg/config"
 	"github.com/softips/softips/pkg/detect"
 	"github.com/softips/softips/pkg/flowspec"
+	"github.com/softips/softips/pkg/inject"
 	"github.com/softips/softips/pkg/invariant"
 	"github.com/softips/softips/pkg/kernel"
 	"github.com/softips/softips/pkg/multisession"
@@ -149,7 +150,7 @@ func (det *detection) close() error {
 // runDetection drives the workers from the kernel's mirror rings.
 func (d *Daemon) runDetection(ctx context.Context) error {
 	cfg := pipeline.Config{Workers: d.cls.Shards(), Midstream: true}
-	opt := replay.Options{AV: d.det.av, OnAVHit: d.onAVHit, OnPacket: d.bypassDeep}
+	opt := replay.Options{AV: d.det.av, OnAVHit: d.onAVHit, OnPacket: d.onPacket}
 	opt.AVStream.MaxScanBytes = int64(d.cfg.AV.MaxScanBytes)
 	p := pipeline.New(cfg, func(int) pipeline.Inspector {
 		return replay.NewInspector(d.det.engine, d.onAlert, opt)
@@ -200,7 +201,7 @@ func (d *Daemon) onAlert(a replay.Alert, ev *pipeline.Event) {
 		return
 	}
 	d.respond(respond.SignalFor(a.Src, a.Dst), fmt.Sprintf("sid:%d", a.Rule.SID), a.Rule.Msg,
-		ev.Packet)
+		ev)
 }
 
 // onAVHit logs an antivirus hit and blocks the flow by the av policy.
@@ -214,33 +215,49 @@ func (d *Daemon) onAVHit(h replay.AVHit, ev *pipeline.Event) {
 		d.log.Warn().Err(err).Msg("antivirus block policy")
 		return
 	}
-	var pkt *pipeline.Packet
-	if ev != nil {
-		pkt = ev.Packet
-	}
-	d.respond(spec, "av:"+h.Signature, "antivirus "+h.Kind+" in "+h.Object, pkt)
+	d.respond(spec, "av:"+h.Signature, "antivirus "+h.Kind+" in "+h.Object, ev)
 }
 
 // respond signals spec and, when the verdict came with a packet, resets
-// that packet's flow at once from its own numbers.
-func (d *Daemon) respond(spec flowspec.Spec, source, why string, pkt *pipeline.Packet) {
+// that packet's flow at once from its own numbers and marks the flow, so
+// its later segments already in the mirror rings (sent before the kernel
+// had the entry) are answered too.
+func (d *Daemon) respond(spec flowspec.Spec, source, why string, ev *pipeline.Event) {
 	d.log.Info().Str("rule", source).Str("spec", spec.String()).Str("reason", why).
 		Msg("detection")
 	res, _ := d.signal(blocktable.Signal{Spec: spec, Source: source, Time: time.Now()})
 	var entry uint64
 	if len(res.Installed) > 0 {
 		entry = res.Installed[0].ID
-	} else if e, ok := d.table.Lookup(spec); ok {
-		entry = e.ID
-	}
-	if len(res.Installed) > 0 {
 		// The kernel must tag the flow's next segments before the first RSTs
 		// leave: the last ACK of a fast sender's receiver is often the only
 		// segment whose numbers can still reset it.
 		d.sync()
+	} else if e, ok := d.table.Lookup(spec); ok {
+		entry = e.ID
 	}
-	if pkt != nil {
-		d.tracker.Handle(respond.TriggerFor(pkt, entry))
+	if ev == nil || ev.Packet == nil || entry == 0 {
+		return
+	}
+	ev.Flow.Blocked = entry
+	d.tracker.Handle(late(respond.TriggerFor(ev.Packet, entry)))
+}
+
+// late marks a trigger that comes from detection, which runs behind the
+// wire: the tracker probes its flow once quiet in case its numbers were
+// stale.
+func late(t inject.Trigger) inject.Trigger {
+	t.Late = true
+	return t
+}
+
+// onPacket runs before detection on every segment a worker sees. Segments
+// of a flow detection has blocked were mirrored before the kernel had the
+// entry, so the kernel did not tag them: they trigger the injector here.
+func (d *Daemon) onPacket(ev *pipeline.Event) {
+	d.bypassDeep(ev)
+	if id := ev.Flow.Blocked; id != 0 {
+		d.tracker.Handle(late(respond.TriggerFor(ev.Packet, id)))
 	}
 }
 

@@ -43,6 +43,8 @@ type flow struct {
 	echoes     int       // RSTs seen back on the mirror
 	sent       [8]sentRST
 	nsent      int
+	late       bool // answered from a late trigger: probe it once quiet
+	probed     bool // the quiet-flow ACK probe went out
 	prev, next int32
 }
 

@@ -39,6 +39,7 @@ func (t *Tracker) Handle(tr Trigger) {
 
 	t.ttls.put(src.Addr(), tr.TTL)
 	if f := t.flows.get(keyOf(src, dst)); f != nil {
+		f.late = f.late || tr.Late
 		f.last = now
 		t.flows.touch(f)
 		t.later(f, tr, now)
@@ -53,6 +54,7 @@ func (t *Tracker) first(tr Trigger, now time.Time) {
 	t.makeRoom(now)
 	f := t.flows.add(keyOf(src, dst))
 	f.src, f.dst, f.entry, f.last, f.state = src, dst, tr.EntryID, now, statePending
+	f.late = tr.Late
 	n, err := t.answer(f, tr)
 	if err != nil {
 		t.emit(t.event(EventSendFailed, f, now, err))
@@ -143,6 +145,7 @@ func (t *Tracker) Tick(now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.retryHeld(now)
+	t.probeQuiet(now)
 	for f := t.flows.oldest(); f != nil && t.quiet(f, now); f = t.flows.oldest() {
 		t.settle(f, now)
 	}

@@ -13,6 +13,7 @@ const (
 	DefaultExtraBudget  = 8
 	DefaultQuietTime    = 2 * time.Second
 	DefaultRetryEvery   = 250 * time.Millisecond
+	DefaultProbeAfter   = 200 * time.Millisecond
 	DefaultMaxFlows     = 16384
 	DefaultTTLCacheSize = 4096
 )
@@ -23,6 +24,11 @@ type TrackerConfig struct {
 	// the first pair; each answer sends at most two RSTs and never one the
 	// flow already sent. Negative means none.
 	ExtraBudget int
+
+	// ProbeAfter is how long a pending flow stays quiet before each side
+	// gets one bare ACK that makes a survivor show its numbers (see
+	// probe.go); zero means DefaultProbeAfter, negative never.
+	ProbeAfter time.Duration
 
 	// RetryEvery is how often a flow past its budget (unconfirmed) is
 	// still answered.
@@ -98,6 +104,7 @@ type Stats struct {
 	Confirmed     uint64
 	Unconfirmed   uint64
 	ExtraRSTs     uint64 // RSTs after the first pair of a flow
+	Probes        uint64 // bare ACKs sent to quiet flows (probe.go)
 	EchoesIgnored uint64 // triggers carrying RST
 	OverBudget    uint64 // triggers of unconfirmed flows, not answered
 	Evicted       uint64 // flows dropped unsettled for room
@@ -150,6 +157,9 @@ func withDefaults(c TrackerConfig) TrackerConfig {
 	}
 	if c.RetryEvery <= 0 {
 		c.RetryEvery = DefaultRetryEvery
+	}
+	if c.ProbeAfter == 0 {
+		c.ProbeAfter = DefaultProbeAfter
 	}
 	if c.MaxFlows <= 0 {
 		c.MaxFlows = DefaultMaxFlows

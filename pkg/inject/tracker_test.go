@@ -4,8 +4,12 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 )
 
 // rig is a Tracker on a hand-driven clock with its frames and events
@@ -367,4 +371,50 @@ func TestF8HeldFinalTrigger(t *testing.T) {
 	}
 	wantStats(t, r.tr.Stats(), Stats{FramesSent: 5, ExtraRSTs: 3, Unconfirmed: 1,
 		OverBudget: 1, Flows: 1})
+}
+
+// TestProbeLateFlow: a flow reset from a late trigger (a detection verdict)
+// and quiet since gets one bare ACK to each side, carrying the numbers of
+// the RST sent to that side, so a survivor answers with its own; a flow
+// reset from a fresh kernel tag is never probed (F8: exactly two frames).
+func TestProbeLateFlow(t *testing.T) {
+	for _, late := range []bool{false, true} {
+		r := newRig(t, TrackerConfig{QuietTime: 2 * time.Second})
+		tr := triggerOf(t, fixPayload.serialize(t))
+		tr.Late = late
+		r.handleTrigger(tr)
+		n := len(r.frames)
+		r.now = r.now.Add(100 * time.Millisecond)
+		r.tr.Tick(r.now)
+		if len(r.frames) != n {
+			t.Fatalf("late=%v: probed after 100 ms", late)
+		}
+		r.now = r.now.Add(150 * time.Millisecond)
+		r.tr.Tick(r.now)
+		r.tr.Tick(r.now.Add(50 * time.Millisecond))
+		probes := r.frames[n:]
+		if !late {
+			if len(probes) != 0 {
+				t.Errorf("fresh trigger: %d probes, want none", len(probes))
+			}
+			continue
+		}
+		want := map[string]uint32{"198.51.100.20:443": 1100, "203.0.113.10:51000": 5000}
+		if len(probes) != 2 {
+			t.Fatalf("late trigger: %d probes, want one to each side", len(probes))
+		}
+		for _, f := range probes {
+			p := gopacket.NewPacket(f, layers.LayerTypeEthernet, gopacket.Default)
+			tcp := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+			dst := p.NetworkLayer().NetworkFlow().Dst().String() + ":" +
+				strconv.Itoa(int(tcp.DstPort))
+			if !tcp.ACK || tcp.RST || tcp.SYN || tcp.FIN || tcp.Seq != want[dst] {
+				t.Errorf("probe to %s: flags ACK=%v RST=%v seq %d, want a bare ACK seq %d",
+					dst, tcp.ACK, tcp.RST, tcp.Seq, want[dst])
+			}
+		}
+		if s := r.tr.Stats(); s.Probes != 2 || s.FramesSent != 2 {
+			t.Errorf("stats %+v, want 2 probes beside the 2 RSTs", s)
+		}
+	}
 }

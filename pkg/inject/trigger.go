@@ -36,6 +36,11 @@ type Trigger struct {
 	VLANs            [2]uint16 // 802.1Q IDs on the mirror, outer first; 0 = none
 	EntryID          uint64    // block entry that matched
 	Time             time.Time // capture time
+
+	// Late marks a trigger built from a segment seen a while ago (a
+	// detection verdict, not a kernel tag): its numbers may be stale by
+	// now, so the flow gets a probe once it is quiet (see probe.go).
+	Late bool
 }
 
 // Has reports whether every bit of flags is set in the trigger.

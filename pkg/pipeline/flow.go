@@ -86,6 +86,7 @@ type Flow struct {
 	Bytes     [2]uint64 // payload bytes on the wire, by direction
 	Ext       any       // detector state; the worker never touches it
 	Bypassed  bool      // the consumer asked the kernel to stop mirroring its payload
+	Blocked   uint64    // block entry the consumer reset the flow under; 0 for none
 
 	established bool // handshake completed or midstream pickup; stays set
 	dir         [2]stream
