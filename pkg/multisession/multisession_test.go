@@ -10,7 +10,8 @@ import (
 
 var t0 = time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 
-func alert(src string, sport uint16, dst string, dport uint16, class string, at time.Duration) Alert {
+func alert(src string, sport uint16, dst string, dport uint16, class string,
+	at time.Duration) Alert {
 	return Alert{Src: netip.AddrPortFrom(netip.MustParseAddr(src), sport),
 		Dst: netip.AddrPortFrom(netip.MustParseAddr(dst), dport), Classtype: class,
 		Time: t0.Add(at)}
