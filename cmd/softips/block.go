@@ -28,10 +28,10 @@ func blockAddCmd() *cobra.Command {
 		Short: "Add an admin block (never ages, survives restarts)",
 		Example: `  softips block add "198.51.100.7/32 0 203.0.113.10/32 80"
   softips block add 198.51.100.7 --comment "scanner"`,
-		Args: cobra.ExactArgs(1),
+		Args: specArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := api.NewClient(socketOf(cmd)).Add(api.AddRequest{
-				Spec: expandHost(args[0]), Comment: comment})
+				Spec: expandHost(strings.Join(args, " ")), Comment: comment})
 			if err != nil {
 				return fmt.Errorf("block add: %w", err)
 			}
@@ -39,7 +39,10 @@ func blockAddCmd() *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), res)
 			}
 			verb := "added"
-			if !res.Created {
+			switch {
+			case res.Promoted:
+				verb = "promoted to admin (never expires)"
+			case !res.Created:
 				verb = "already present"
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: entry %d %q\n", verb, res.Entry.ID, res.Entry.Spec)
@@ -67,11 +70,14 @@ func expandHost(arg string) string {
 func blockDelCmd() *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   `del "<spec>" | ID`,
-		Short: "Delete an entry by spec or id",
-		Args:  cobra.ExactArgs(1),
+		Use:   `del "<spec>" | IP | ID`,
+		Short: "Delete an entry by spec, host address or id",
+		Args:  specArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ref := strings.TrimSpace(args[0])
+			ref := strings.TrimSpace(strings.Join(args, " "))
+			if _, err := strconv.ParseUint(ref, 10, 64); err != nil && ref != "" {
+				ref = expandHost(ref)
+			}
 			if ref == "" {
 				return fmt.Errorf("block del: empty argument: give an entry id or a spec")
 			}
@@ -179,4 +185,15 @@ func expiry(in string) string {
 // subcommand fail instead of exiting 0.
 func groupHelp(cmd *cobra.Command, args []string) error {
 	return cmd.Help()
+}
+
+// specArgs takes a spec as one quoted argument or as its four fields
+// unquoted (`block add 198.51.100.7 0 203.0.113.10 80`).
+func specArgs(cmd *cobra.Command, args []string) error {
+	if n := len(args); n != 1 && n != 4 {
+		return fmt.Errorf("%s: want one spec \"<srca/mask> <srcp> <dsta/mask> <dstp>\" "+
+			"(quoted, or its 4 fields), an address or an id; got %d arguments",
+			cmd.CommandPath(), n)
+	}
+	return nil
 }

@@ -51,6 +51,9 @@ func replayCmd() *cobra.Command {
 				for _, s := range skipped {
 					fmt.Fprintf(cmd.ErrOrStderr(), "signature skipped: %s\n", s.Error())
 				}
+				if h, b := db.Len(); h+b == 0 {
+					return fmt.Errorf("replay: --av: no usable signatures in %q", avFiles)
+				}
 				o.AV = db
 			}
 			if eve != "" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -26,6 +27,7 @@ func rootCmd() *cobra.Command {
 	root.PersistentFlags().String("socket", sock,
 		"daemon API socket (env SOFTIPS_SOCKET)")
 	root.AddCommand(runCmd(), blockCmd(), signalCmd(), statsCmd(), replayCmd(), rulesCmd())
+	root.Version = version()
 	return root
 }
 
@@ -33,4 +35,24 @@ func rootCmd() *cobra.Command {
 func socketOf(cmd *cobra.Command) string {
 	s, _ := cmd.Flags().GetString("socket")
 	return strings.TrimPrefix(s, "unix://")
+}
+
+// version is the module version and VCS revision the binary was built from.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			v += " " + s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				v += "+dirty"
+			}
+		}
+	}
+	return v
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -58,10 +59,17 @@ func runCmd() *cobra.Command {
 	return c
 }
 
+// unixPath checks --listen. Only the default directory is created; any
+// other must exist, so a typo does not make directories on the host.
 func unixPath(listen string) (string, error) {
 	p, ok := strings.CutPrefix(listen, "unix://")
 	if !ok || p == "" || !strings.HasPrefix(p, "/") {
 		return "", fmt.Errorf("--listen %q: want unix:///absolute/path", listen)
+	}
+	if dir := filepath.Dir(p); dir != filepath.Dir(defaultSocket) {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return "", fmt.Errorf("--listen %q: directory %q does not exist", listen, dir)
+		}
 	}
 	return p, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -19,10 +20,10 @@ func signalCmd() *cobra.Command {
 			"detector entry and counted by invariant extraction, which may widen\n" +
 			"repeated signals into a wildcard entry. External detectors (a SIEM, a\n" +
 			"script) use it too.",
-		Args: cobra.ExactArgs(1),
+		Args: specArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := api.NewClient(socketOf(cmd)).Signal(api.SignalRequest{
-				Spec: args[0], Source: source})
+				Spec: strings.Join(args, " "), Source: source})
 			if err != nil {
 				return fmt.Errorf("signal: %w", err)
 			}

@@ -36,8 +36,9 @@ type AddRequest struct {
 // AddResponse is the entry after an add; Created is false when the spec was
 // already an admin entry (adds are idempotent).
 type AddResponse struct {
-	Entry   Entry `json:"entry"`
-	Created bool  `json:"created"`
+	Entry    Entry `json:"entry"`
+	Created  bool  `json:"created"`
+	Promoted bool  `json:"promoted,omitempty"` // a detector or derived entry became admin
 }
 
 // SignalRequest feeds a block signal from outside softips (a SIEM, a

@@ -37,6 +37,7 @@ func (d *Daemon) Add(r api.AddRequest) (api.AddResponse, error) {
 	if err := checkComment(r.Comment); err != nil {
 		return api.AddResponse{}, api.BadRequest(err)
 	}
+	prev, had := d.table.Lookup(spec)
 	e, added, err := d.table.Add(blocktable.Request{Spec: spec, Origin: blocktable.Admin,
 		Comment: r.Comment})
 	if err != nil {
@@ -47,7 +48,8 @@ func (d *Daemon) Add(r api.AddRequest) (api.AddResponse, error) {
 		d.log.Info().Str("spec", spec.String()).Uint64("entry", e.ID).Str("origin", "admin").
 			Str("comment", r.Comment).Bool("new", added).Msg("block added")
 	}
-	return api.AddResponse{Entry: apiEntry(e, time.Now(), false), Created: added}, nil
+	return api.AddResponse{Entry: apiEntry(e, time.Now(), false), Created: added,
+		Promoted: had && prev.Origin != blocktable.Admin}, nil
 }
 
 // Delete removes an entry named by id or spec.
@@ -92,7 +94,10 @@ func (d *Daemon) Signal(r api.SignalRequest) (api.SignalResponse, error) {
 	if src == "" {
 		src = "cli"
 	}
-	res, err := d.signal(blocktable.Signal{Spec: spec, Source: "signal:" + src,
+	if err := checkText("source", src, maxSource); err != nil {
+		return api.SignalResponse{}, api.BadRequest(err)
+	}
+	res, _, err := d.signal(blocktable.Signal{Spec: spec, Source: "signal:" + src,
 		Time: time.Now()})
 	if err != nil {
 		return res, tableErr(err)
@@ -101,25 +106,35 @@ func (d *Daemon) Signal(r api.SignalRequest) (api.SignalResponse, error) {
 	return res, nil
 }
 
-// signal installs the specific block, then lets invariant extraction widen
-// repeated signals. Both steps go through the guard rails.
-func (d *Daemon) signal(sig blocktable.Signal) (api.SignalResponse, error) {
+// signal installs the specific block, unless a wider entry blocks it
+// already, then lets invariant extraction widen repeated signals. Both
+// steps go through the guard rails. It returns the entry that now blocks
+// the signal's flow.
+func (d *Daemon) signal(sig blocktable.Signal) (api.SignalResponse, uint64, error) {
 	d.signals.Add(1)
 	var res api.SignalResponse
-	e, added, err := d.table.Add(blocktable.Request{Spec: sig.Spec,
-		Origin: blocktable.Detector, Signals: []blocktable.Signal{sig}})
-	switch {
-	case err != nil:
-		d.log.Info().Str("spec", sig.Spec.String()).Str("rule", sig.Source).Err(err).
-			Msg("signal refused")
-		return res, err
-	case !added:
-		res.Decisions = append(res.Decisions, fmt.Sprintf("already blocked by entry %d (%s)",
-			e.ID, e.Origin))
-	case added:
-		d.log.Info().Str("spec", e.Spec.String()).Uint64("entry", e.ID).
-			Str("origin", "detector").Str("rule", sig.Source).Msg("block added")
-		res.Installed = append(res.Installed, apiEntry(e, time.Now(), false))
+	var entry uint64
+	if w, ok := d.table.CoveringWider(sig.Spec); ok {
+		entry = w.ID
+		res.Decisions = append(res.Decisions, fmt.Sprintf("already blocked by entry %d %q (%s)",
+			w.ID, w.Spec, w.Origin))
+	} else {
+		e, added, err := d.table.Add(blocktable.Request{Spec: sig.Spec,
+			Origin: blocktable.Detector, Signals: []blocktable.Signal{sig}})
+		if err != nil {
+			d.log.Info().Str("spec", sig.Spec.String()).Str("rule", sig.Source).Err(err).
+				Msg("signal refused")
+			return res, 0, err
+		}
+		entry = e.ID
+		if added {
+			d.log.Info().Str("spec", e.Spec.String()).Uint64("entry", e.ID).
+				Str("origin", "detector").Str("rule", sig.Source).Msg("block added")
+			res.Installed = append(res.Installed, apiEntry(e, time.Now(), false))
+		} else {
+			res.Decisions = append(res.Decisions, fmt.Sprintf("already blocked by entry %d (%s)",
+				e.ID, e.Origin))
+		}
 	}
 	for _, dec := range d.inv.Ingest(sig) {
 		res.Decisions = append(res.Decisions, d.logDecision(dec))
@@ -127,7 +142,7 @@ func (d *Daemon) signal(sig blocktable.Signal) (api.SignalResponse, error) {
 			res.Installed = append(res.Installed, apiEntry(dec.Entry, time.Now(), false))
 		}
 	}
-	return res, nil
+	return res, entry, nil
 }
 
 func (d *Daemon) logDecision(dec invariant.Decision) string {
@@ -188,18 +203,31 @@ func explanation(e blocktable.Entry) []string {
 	return lines
 }
 
-// maxComment bounds an entry's comment; it is shown in tables and logs.
-const maxComment = 256
+// maxComment and maxSource bound an entry's comment and a signal's
+// source name; both are shown in tables, explanations and logs.
+const (
+	maxComment = 256
+	maxSource  = 64
+)
 
-// checkComment refuses comments that would garble a terminal or a log:
-// control characters, bidirectional overrides, and overlong text.
-func checkComment(c string) error {
-	if n := utf8.RuneCountInString(c); n > maxComment {
-		return fmt.Errorf("comment is %d characters, at most %d", n, maxComment)
+// checkComment refuses comments that would garble a terminal or a log.
+func checkComment(c string) error { return checkText("comment", c, maxComment) }
+
+// checkText refuses text that would garble a terminal or a log: control
+// characters, bidirectional overrides, invisible format characters, line
+// separators, invalid UTF-8, and overlong text.
+func checkText(what, c string, max int) error {
+	if n := utf8.RuneCountInString(c); n > max {
+		return fmt.Errorf("%s is %d characters, at most %d", what, n, max)
 	}
 	for i, r := range c {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
-			return fmt.Errorf("comment: character %U at byte %d is not printable", r, i)
+		if r == utf8.RuneError {
+			return fmt.Errorf("%s: invalid UTF-8 at byte %d", what, i)
+		}
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) ||
+			unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r) ||
+			unicode.Is(unicode.Co, r) {
+			return fmt.Errorf("%s: character %U at byte %d is not printable", what, r, i)
 		}
 	}
 	return nil

@@ -143,3 +143,27 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestSignalCoveredByWiderEntry: a signal a wider entry already blocks
+// installs nothing and says which entry blocks it; a garbled source name
+// is refused like a garbled comment.
+func TestSignalCoveredByWiderEntry(t *testing.T) {
+	d := newBackend(t)
+	if _, err := d.Add(api.AddRequest{Spec: "198.51.100.64/26 0 0.0.0.0/0 0"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := d.Signal(api.SignalRequest{Spec: "198.51.100.90 40000 203.0.113.13 8080"})
+	if err != nil || len(res.Installed) != 0 || len(res.Decisions) == 0 ||
+		!strings.HasPrefix(res.Decisions[0], `already blocked by entry 1 "198.51.100.64/26`) {
+		t.Errorf("covered signal: %+v, %v", res, err)
+	}
+	if n := len(d.List()); n != 1 {
+		t.Errorf("%d entries, want only the covering one", n)
+	}
+	for _, src := range []string{"evil\x1b[2J", "rtl\u202e", "zw\u200b", strings.Repeat("s", 65)} {
+		_, err := d.Signal(api.SignalRequest{Spec: "203.0.113.50 0 0.0.0.0/0 0", Source: src})
+		if !errors.Is(err, api.ErrBadRequest) {
+			t.Errorf("source %q accepted (%v)", src, err)
+		}
+	}
+}

@@ -50,6 +50,10 @@ func (d *Daemon) openDetection() error {
 		return err
 	}
 	if det.engine == nil && det.av == nil {
+		if d.o.EVE != "" {
+			d.log.Warn().Str("eve", d.o.EVE).Msg("--eve given without --rules or --av: " +
+				"detection is off and nothing will be written")
+		}
 		return nil
 	}
 	multi, err := multisession.New(multiRules(d.cfg.Detect.MultiSession), 0)
@@ -100,7 +104,13 @@ func (d *Daemon) loadAV(det *detection) error {
 	for _, s := range skipped {
 		d.log.Warn().Str("rule", s.Error()).Msg("antivirus signature skipped")
 	}
-	d.log.Info().Int("skipped", len(skipped)).Msg("antivirus signatures loaded")
+	hash, body := db.Len()
+	if hash+body == 0 {
+		return fmt.Errorf("antivirus: no usable signatures in %q (.hdb, .hsb, .ndb, .db; "+
+			"unpack .cvd/.cld with sigtool --unpack)", files)
+	}
+	d.log.Info().Int("hash", hash).Int("body", body).Int("skipped", len(skipped)).
+		Msg("antivirus signatures loaded")
 	det.av = db
 	return nil
 }
@@ -225,16 +235,12 @@ func (d *Daemon) onAVHit(h replay.AVHit, ev *pipeline.Event) {
 func (d *Daemon) respond(spec flowspec.Spec, source, why string, ev *pipeline.Event) {
 	d.log.Info().Str("rule", source).Str("spec", spec.String()).Str("reason", why).
 		Msg("detection")
-	res, _ := d.signal(blocktable.Signal{Spec: spec, Source: source, Time: time.Now()})
-	var entry uint64
+	res, entry, _ := d.signal(blocktable.Signal{Spec: spec, Source: source, Time: time.Now()})
 	if len(res.Installed) > 0 {
-		entry = res.Installed[0].ID
 		// The kernel must tag the flow's next segments before the first RSTs
 		// leave: the last ACK of a fast sender's receiver is often the only
 		// segment whose numbers can still reset it.
 		d.sync()
-	} else if e, ok := d.table.Lookup(spec); ok {
-		entry = e.ID
 	}
 	if ev == nil || ev.Packet == nil || entry == 0 {
 		return

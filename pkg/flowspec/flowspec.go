@@ -48,7 +48,7 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string {
-	return fmt.Sprintf("field %d (%s) %q: %v", e.Field, e.Name, e.Text, e.Err)
+	return fmt.Sprintf("field %d (%s) %q: %v", e.Field, e.Name, clip(e.Text), e.Err)
 }
 
 func (e *FieldError) Unwrap() error { return e.Err }
