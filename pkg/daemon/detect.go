@@ -36,7 +36,7 @@ type detection struct {
 	eveMu   sync.Mutex
 	eve     *bufio.Writer
 	eveFile io.Closer
-	alerts  uint64
+	alerts  uint64 // EVE events (alerts and antivirus hits), guarded by eveMu
 }
 
 // openDetection loads rules and antivirus signatures; with neither,

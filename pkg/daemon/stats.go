@@ -26,6 +26,11 @@ func (d *Daemon) Stats() api.Stats {
 			st[fmt.Sprintf("mirror_drops_shard%d", i)] = n
 		}
 	}
+	if det := d.det; det != nil {
+		det.eveMu.Lock()
+		st["detect_events"] = det.alerts // alerts and antivirus hits
+		det.eveMu.Unlock()
+	}
 	if p := d.pipe.Load(); p != nil {
 		ps := p.Stats()
 		flatten(st, "pipeline_", ps)
