@@ -167,7 +167,8 @@ func TestMetrics(t *testing.T) {
 	defer res.Body.Close()
 	var b strings.Builder
 	_, _ = io.Copy(&b, res.Body)
-	if !strings.Contains(b.String(), "softips_entries 1") {
-		t.Errorf("metrics lack softips_entries 1:\n%s", b.String())
+	if !strings.Contains(b.String(), "softips_entries_total 1") ||
+		!strings.Contains(b.String(), "# TYPE softips_entries_total counter") {
+		t.Errorf("metrics lack the counter softips_entries_total 1:\n%s", b.String())
 	}
 }

@@ -8,19 +8,37 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// statsCollector exposes a Backend's counters as Prometheus metrics named
-// softips_<counter>. Counters are read at scrape time, so the hot paths
-// keep a single source of truth (their own atomic counters and BPF maps).
+// statsCollector exposes a Backend's counters as Prometheus metrics:
+// softips_<name>_total for counters, softips_<name> for the gauges the
+// backend names (see Gauges). They are read at scrape time, so the hot
+// paths keep a single source of truth (their own atomic counters and BPF
+// maps).
 type statsCollector struct{ b Backend }
+
+// Gauges is implemented by a Backend whose Stats hold levels (entries now,
+// flows now) beside counters; the names it returns are exported as gauges.
+type Gauges interface {
+	Gauges() []string
+}
 
 var statsDesc = prometheus.NewDesc("softips_stats", "softips counters", nil, nil)
 
 func (c statsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- statsDesc }
 
 func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
+	gauges := map[string]bool{}
+	if g, ok := c.b.(Gauges); ok {
+		for _, n := range g.Gauges() {
+			gauges[n] = true
+		}
+	}
 	for k, v := range c.b.Stats() {
-		d := prometheus.NewDesc("softips_"+metricName(k), "softips counter "+k, nil, nil)
-		ch <- prometheus.MustNewConstMetric(d, prometheus.UntypedValue, float64(v))
+		name, kind, help := "softips_"+metricName(k), prometheus.GaugeValue, "level of "+k
+		if !gauges[k] {
+			name, kind, help = name+"_total", prometheus.CounterValue, "count of "+k
+		}
+		ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(name, help, nil, nil), kind,
+			float64(v))
 	}
 }
 

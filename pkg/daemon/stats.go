@@ -71,3 +71,10 @@ func snake(s string) string {
 	}
 	return b.String()
 }
+
+// Gauges names the Stats entries that are levels, not counts, for the
+// Prometheus export.
+func (d *Daemon) Gauges() []string {
+	return []string{"table_entries", "table_admin", "table_generation", "invariant_tracked",
+		"reset_pending", "reset_flows", "pipeline_active_flows", "pipeline_held_bytes"}
+}
