@@ -9,14 +9,20 @@ import "slices"
 // traffic spends nearly all its time in the dense nodes, so the cost per
 // byte stays flat as the number of anchors grows while memory stays near
 // a few bytes per anchor byte.
+//
+// The scan loop works on state codes, not node numbers: a code holds the
+// dense table row (or, for a sparse node, the node number) shifted left by
+// two, and two flag bits, so a dense step is one table load and the flags
+// of the state reached need no second load.
 type automaton struct {
-	hot    []acHot  // what the scan loop reads, 12 bytes a node
+	hot    []acHot  // sparse nodes as the scan loop reads them, 12 bytes a node
 	nodes  []acNode // build-time view, dropped once built
 	out    []int32  // anchor id ending at each node, or -1
 	dict   []int32  // next node with an anchor on the failure chain, or -1
 	keys   []byte   // children bytes of sparse nodes, sorted per node
-	next   []int32  // children targets, parallel to keys
-	tables []int32  // dense tables, 256 entries each
+	next   []int32  // children targets (codes once built), parallel to keys
+	tables []int32  // dense tables, 256 entries each (codes once built)
+	rows   []int32  // node of each dense table
 }
 
 type acNode struct {
@@ -28,19 +34,20 @@ type acNode struct {
 	dict  int32 // nearest node on the failure chain with an anchor, or -1
 }
 
-// acHot is the part of a node the scan loop touches, kept small so the
-// shallow nodes of a large automaton fit in cache.
+// acHot is the part of a sparse node the scan loop touches, kept small so
+// the shallow nodes of a large automaton fit in cache.
 type acHot struct {
-	fail  int32
-	ref   int32 // dense: table index; one child: its node; else first child
-	klen  uint16
-	key   byte // the byte of a single child, kept inline to save a miss
-	flags byte
+	fail int32 // code of the failure target
+	ref  int32 // one child: its code; else first child in keys/next
+	klen uint16
+	key  byte // the byte of a single child, kept inline to save a miss
 }
 
+// Flag bits of a state code.
 const (
-	hotDense = 1 << iota // ref is a dense table
-	hotOut               // an anchor ends here or on the failure chain
+	codeSparse = 1 << iota // the rest of the code is a node, not a table row
+	codeOut                // an anchor ends here or on the failure chain
+	codeShift  = 2
 )
 
 // denseFanout is the child count from which a node gets a dense table.
@@ -71,34 +78,49 @@ func buildAutomaton(anchors [][]byte) *automaton {
 			a.next = append(a.next, renum[t.next[k]])
 		}
 		if t.depth[o] <= 1 || an.klen >= denseFanout {
-			an.dense = int32(len(a.tables) / 256)
+			an.dense = int32(len(a.rows))
+			a.rows = append(a.rows, int32(i))
 			a.tables = append(a.tables, make([]int32, 256)...)
 		}
 	}
-	a.makeHot()
 	a.link()
 	a.out, a.dict = make([]int32, len(a.nodes)), make([]int32, len(a.nodes))
 	for i, n := range a.nodes {
 		a.out[i], a.dict[i] = n.out, n.dict
-		if n.out >= 0 || n.dict >= 0 {
-			a.hot[i].flags |= hotOut
-		}
 	}
+	a.encode()
 	a.nodes = nil
 	return a
 }
 
-// makeHot fills the scan loop's view of every node but its failure link.
-func (a *automaton) makeHot() {
+// code is the scan loop's name for node n.
+func (a *automaton) code(n int32) int32 {
+	an := &a.nodes[n]
+	c := n<<codeShift | codeSparse
+	if an.dense >= 0 {
+		c = an.dense << codeShift
+	}
+	if an.out >= 0 || an.dict >= 0 {
+		c |= codeOut
+	}
+	return c
+}
+
+// encode turns every transition target into a state code and fills the
+// scan loop's view of the sparse nodes.
+func (a *automaton) encode() {
+	for k, t := range a.tables {
+		a.tables[k] = a.code(t)
+	}
+	for k, t := range a.next {
+		a.next[k] = a.code(t)
+	}
 	a.hot = make([]acHot, len(a.nodes))
 	for i, n := range a.nodes {
 		h := &a.hot[i]
-		h.ref, h.klen = n.kbeg, uint16(n.klen)
+		h.fail, h.ref, h.klen = a.code(n.fail), n.kbeg, uint16(n.klen)
 		if n.klen == 1 {
 			h.ref, h.key = a.next[n.kbeg], a.keys[n.kbeg]
-		}
-		if n.dense >= 0 {
-			h.ref, h.flags = n.dense, hotDense
 		}
 	}
 }
@@ -165,7 +187,7 @@ func (a *automaton) link() {
 			if n != 0 {
 				f = a.step(an.fail, c)
 			}
-			a.nodes[t].fail, a.hot[t].fail = f, f
+			a.nodes[t].fail = f
 			if a.nodes[f].out >= 0 {
 				a.nodes[t].dict = f
 			} else {
@@ -177,29 +199,13 @@ func (a *automaton) link() {
 		}
 		tab := a.tables[an.dense*256 : an.dense*256+256]
 		for c := range tab {
-			if t := a.child(n, byte(c)); t >= 0 {
+			if t := a.listChild(an.kbeg, an.klen, byte(c)); t >= 0 {
 				tab[c] = t
 			} else if n != 0 {
 				tab[c] = a.step(an.fail, byte(c))
 			}
 		}
 	}
-}
-
-func (a *automaton) child(n int32, c byte) int32 {
-	an := &a.nodes[n]
-	return a.listChild(an.kbeg, an.klen, c)
-}
-
-// sparseChild finds the child of a sparse node on byte c, or -1.
-func (a *automaton) sparseChild(h acHot, c byte) int32 {
-	if h.klen == 1 {
-		if h.key == c {
-			return h.ref
-		}
-		return -1
-	}
-	return a.listChild(h.ref, int32(h.klen), c)
 }
 
 func (a *automaton) listChild(beg, n int32, c byte) int32 {
@@ -214,38 +220,62 @@ func (a *automaton) listChild(beg, n int32, c byte) int32 {
 	return -1
 }
 
-// step is the full transition function from state n on byte c.
+// step is the full transition function from node n on byte c, at build
+// time (node numbers, not codes).
 func (a *automaton) step(n int32, c byte) int32 {
 	for {
-		h := a.hot[n]
-		if h.flags&hotDense != 0 {
-			return a.tables[int(h.ref)<<8|int(c)]
+		an := &a.nodes[n]
+		if an.dense >= 0 {
+			return a.tables[int(an.dense)<<8|int(c)]
 		}
-		if t := a.sparseChild(h, c); t >= 0 {
+		if t := a.listChild(an.kbeg, an.klen, c); t >= 0 {
 			return t
 		}
-		n = h.fail
+		n = an.fail
 	}
 }
 
-// scan runs p through the automaton from state s, calling hit with the
-// anchor id and the index just past its last byte, and returns the state.
+// scan runs p through the automaton from state s (0 is the start), calling
+// hit with the anchor id and the index just past its last byte, and
+// returns the state.
 func (a *automaton) scan(s int32, p []byte, hit func(id int32, end int)) int32 {
-	hot, tables := a.hot, a.tables
+	tables := a.tables
 	for i, c := range p {
-		if h := hot[s]; h.flags&hotDense != 0 {
-			s = tables[int(h.ref)<<8|int(c)]
+		if s&codeSparse == 0 {
+			s = tables[int(s>>codeShift)<<8|int(c)]
 		} else {
-			s = a.step(s, c)
+			s = a.sparseStep(s>>codeShift, c)
 		}
-		if hot[s].flags&hotOut != 0 {
+		if s&codeOut != 0 {
 			a.report(s, i+1, hit)
 		}
 	}
 	return s
 }
 
-func (a *automaton) report(s int32, end int, hit func(id int32, end int)) {
+// sparseStep is the transition from sparse node n on byte c, as a code.
+func (a *automaton) sparseStep(n int32, c byte) int32 {
+	for {
+		h := &a.hot[n]
+		if h.klen == 1 {
+			if h.key == c {
+				return h.ref
+			}
+		} else if t := a.listChild(h.ref, int32(h.klen), c); t >= 0 {
+			return t
+		}
+		if h.fail&codeSparse == 0 {
+			return a.tables[int(h.fail>>codeShift)<<8|int(c)]
+		}
+		n = h.fail >> codeShift
+	}
+}
+
+func (a *automaton) report(code int32, end int, hit func(id int32, end int)) {
+	s := code >> codeShift
+	if code&codeSparse == 0 {
+		s = a.rows[s]
+	}
 	if a.out[s] < 0 {
 		s = a.dict[s]
 	}
