@@ -22,6 +22,8 @@ type ahoCorasick struct {
 	class  [256]uint8
 	nclass int
 	delta  []int32
+	// rootStay marks the bytes that lead from the root back to it
+	rootStay [256]bool
 	// outputs: pattern ids ending at each state, failure chain included
 	outStart []int32
 	outs     []int32
@@ -192,6 +194,9 @@ func (a *ahoCorasick) densify() {
 			row[a.class[a.edgeByte[e]]] = enc(a.edgeTo[e])
 		}
 	}
+	for c := range a.rootStay {
+		a.rootStay[c] = a.delta[a.class[c]] == 0
+	}
 	// outputs by rank for the dense loop
 	a.rankOutStart = make([]int32, states+1)
 	a.rankOuts = make([]int32, 0, len(a.outs))
@@ -226,9 +231,19 @@ func (a *ahoCorasick) scanPos(buf []byte, hit func(id int32, last int)) {
 }
 
 func (a *ahoCorasick) scanDense(buf []byte, hit func(id int32, last int)) {
-	row, d, cls := int32(0), a.delta, &a.class
-	for i, c := range buf {
-		v := d[row+int32(cls[c])]
+	row, d, cls, stay := int32(0), a.delta, &a.class, &a.rootStay
+	for i := 0; i < len(buf); i++ {
+		if row == 0 {
+			// bytes that start no pattern keep the root: skip them
+			// without the dependent table load
+			for i < len(buf) && stay[buf[i]] {
+				i++
+			}
+			if i == len(buf) {
+				return
+			}
+		}
+		v := d[row+int32(cls[buf[i]])]
 		row = v &^ acOut
 		if v&acOut != 0 {
 			s := row / int32(a.nclass)
