@@ -22,9 +22,14 @@ type ahoCorasick struct {
 	class  [256]uint8
 	nclass int
 	delta  []int32
+	// rootStay marks the bytes that lead from the root back to it
+	rootStay [256]bool
 	// outputs: pattern ids ending at each state, failure chain included
 	outStart []int32
 	outs     []int32
+	// the same by breadth-first rank, the dense form's state numbering
+	rankOutStart []int32
+	rankOuts     []int32
 }
 
 type acNode struct {
@@ -161,12 +166,18 @@ func (a *ahoCorasick) densify() {
 	}
 	// Entries hold the next state's row offset, with acOut set when that
 	// state reports patterns, so the hot loop needs no multiply or lookup.
-	// Rows are filled breadth first: a state's row is its failure state's
-	// row with its own edges written over it.
+	// Rows are in breadth-first order, so the shallow states most bytes
+	// lead to share a few cache lines, and filled in that order: a
+	// state's row is its failure state's row with its own edges written
+	// over it.
 	nc := a.nclass
+	rank := make([]int32, states)
+	for r, s := range a.order {
+		rank[s] = int32(r)
+	}
 	a.delta = make([]int32, states*nc)
 	enc := func(t int32) int32 {
-		v := t * int32(nc)
+		v := rank[t] * int32(nc)
 		if a.outStart[t] != a.outStart[t+1] {
 			v |= acOut
 		}
@@ -176,11 +187,22 @@ func (a *ahoCorasick) densify() {
 		a.delta[k] = enc(a.root[foldTab[rep[k]]])
 	}
 	for _, s := range a.order[1:] {
-		row := a.delta[int(s)*nc : int(s+1)*nc]
-		copy(row, a.delta[int(a.fail[s])*nc:int(a.fail[s]+1)*nc])
+		r, f := int(rank[s]), int(rank[a.fail[s]])
+		row := a.delta[r*nc : (r+1)*nc]
+		copy(row, a.delta[f*nc:(f+1)*nc])
 		for e := a.edgeStart[s]; e < a.edgeStart[s+1]; e++ {
 			row[a.class[a.edgeByte[e]]] = enc(a.edgeTo[e])
 		}
+	}
+	for c := range a.rootStay {
+		a.rootStay[c] = a.delta[a.class[c]] == 0
+	}
+	// outputs by rank for the dense loop
+	a.rankOutStart = make([]int32, states+1)
+	a.rankOuts = make([]int32, 0, len(a.outs))
+	for r, s := range a.order {
+		a.rankOuts = append(a.rankOuts, a.outs[a.outStart[s]:a.outStart[s+1]]...)
+		a.rankOutStart[r+1] = int32(len(a.rankOuts))
 	}
 }
 
@@ -209,14 +231,24 @@ func (a *ahoCorasick) scanPos(buf []byte, hit func(id int32, last int)) {
 }
 
 func (a *ahoCorasick) scanDense(buf []byte, hit func(id int32, last int)) {
-	row, d, cls := int32(0), a.delta, &a.class
-	for i, c := range buf {
-		v := d[row+int32(cls[c])]
+	row, d, cls, stay := int32(0), a.delta, &a.class, &a.rootStay
+	for i := 0; i < len(buf); i++ {
+		if row == 0 {
+			// bytes that start no pattern keep the root: skip them
+			// without the dependent table load
+			for i < len(buf) && stay[buf[i]] {
+				i++
+			}
+			if i == len(buf) {
+				return
+			}
+		}
+		v := d[row+int32(cls[buf[i]])]
 		row = v &^ acOut
 		if v&acOut != 0 {
 			s := row / int32(a.nclass)
-			for o := a.outStart[s]; o < a.outStart[s+1]; o++ {
-				hit(a.outs[o], i)
+			for o := a.rankOutStart[s]; o < a.rankOutStart[s+1]; o++ {
+				hit(a.rankOuts[o], i)
 			}
 		}
 	}

@@ -67,6 +67,8 @@ type FlowState struct {
 	http httpState
 	thr  []flowThr
 	memo [2]hitMemo // full prefilter hits: to server, to client
+	// content prefilter hits of needed patterns (rawfilter.go), likewise
+	rawMemo [2]hitMemo
 }
 
 // NewFlowState returns the state of a new flow.
@@ -101,8 +103,14 @@ type Engine struct {
 	full  prefilter // raw rules with a positive pcre, by fast pattern
 	http  [numBufs]prefilter
 	httpA []int32 // HTTP rules without an HTTP-buffer fast pattern
-	thr   *tracker
-	pool  sync.Pool
+	// rawNeed is, per rule, the raw pattern id that must occur in the
+	// stream window for the rule to match, or -1 (rawfilter.go);
+	// rawTracked marks those ids and rawTrack says there are some.
+	rawNeed    []int32
+	rawTracked []bool
+	rawTrack   bool
+	thr        *tracker
+	pool       sync.Pool
 }
 
 // prefilter maps fast patterns to rules; always lists rules without one.
@@ -116,11 +124,12 @@ type prefilter struct {
 
 // scratch is per-call working memory, pooled so Inspect does not allocate.
 type scratch struct {
-	seen   []uint64
-	cand   []int32
-	evs    []httpEvent
-	alerts []Alert
-	flow   FlowState
+	seen    []uint64
+	present []uint64 // raw pattern ids seen in the stream window
+	cand    []int32
+	evs     []httpEvent
+	alerts  []Alert
+	flow    FlowState
 }
 
 // RuleSet returns the rules the engine matches.
@@ -155,13 +164,16 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 			httpPats[r.fp.buf] = append(httpPats[r.fp.buf], r.fp.pat)
 		}
 	}
-	e.raw.build(rawPats)
+	e.rawNeed, e.rawTracked = rawNeeds(rs, e.raw.build(rawPats))
+	e.rawTrack = slices.Contains(e.rawTracked, true)
 	e.full.build(fullPats)
 	for k := range e.http {
 		e.http[k].build(httpPats[k])
 	}
-	n := (len(rs.Rules) + 63) / 64
-	e.pool.New = func() any { return &scratch{seen: make([]uint64, n)} }
+	n, np := (len(rs.Rules)+63)/64, (len(e.rawTracked)+63)/64
+	e.pool.New = func() any {
+		return &scratch{seen: make([]uint64, n), present: make([]uint64, np)}
+	}
 	return e
 }
 
@@ -176,10 +188,11 @@ func (c *chain) contentPatterns() [][]byte {
 	return out
 }
 
-// build merges identical patterns and compiles the automaton.
-func (p *prefilter) build(pats [][]byte) {
+// build merges identical patterns, compiles the automaton and returns the
+// id of each pattern.
+func (p *prefilter) build(pats [][]byte) map[string]int {
 	if len(pats) == 0 {
-		return
+		return nil
 	}
 	byPat := map[string]int{}
 	var uniq [][]byte
@@ -202,6 +215,7 @@ func (p *prefilter) build(pats [][]byte) {
 		p.maxLen = max(p.maxLen, len(pat))
 	}
 	p.ac = newAhoCorasick(uniq)
+	return byPat
 }
 
 func (s *scratch) add(i int32) {

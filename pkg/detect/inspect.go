@@ -70,17 +70,15 @@ func (e *Engine) packetPhase(c *evalCtx) {
 	sc := c.sc
 	sc.cand = sc.cand[:0]
 	in := c.in
-	payload, stream, tail := in.Payload, in.Stream, []byte(nil)
-	if n := min(max(in.NewData, 0), len(stream)); n > 0 {
-		// a content-only stream match has a positive content ending in the
-		// new data, so scanning the new data (and a pattern's length before)
-		// finds a candidate for every rule that can match
-		tail = stream[max(len(stream)-n-maxPrefilterLen+1, 0):]
-		if n >= len(payload) && sameTail(payload, stream) {
-			payload = nil
-		}
+	payload, stream := in.Payload, in.Stream
+	// a content-only stream match has a positive content ending in the
+	// new data, so scanning the new data (and a pattern's length before)
+	// finds a candidate for every rule that can match
+	n := min(max(in.NewData, 0), len(stream))
+	if n > 0 && n >= len(payload) && sameTail(payload, stream) {
+		payload = nil
 	}
-	sc.collect(&e.raw, payload, tail)
+	e.collectRaw(c, payload, stream, n)
 	if e.full.ac != nil || len(e.full.always) > 0 {
 		e.collectFull(c, payload, stream)
 	}

@@ -25,8 +25,25 @@ type memoHit struct {
 // last n bytes new, and reports false when the window must be scanned
 // whole instead.
 func (m *hitMemo) update(p *prefilter, stream []byte, n int, end uint64) bool {
+	sStart := end - uint64(len(stream))
+	from, fresh := m.begin(p, stream, n, end)
+	ok := true
+	p.ac.scanPos(stream[from-sStart:], func(id int32, last int) {
+		if e := from + uint64(last) + 1; e > fresh && ok {
+			ok = m.set(id, e-uint64(p.plen[id]))
+		}
+	})
+	return m.finish(ok, sStart, end)
+}
+
+// begin readies m for the window stream, which ends at offset end with
+// its last n bytes new. It returns the offset a scan must start at and
+// the offset after which an occurrence's end makes it new to m: the new
+// bytes (and a pattern's length before them) when m is continuous with
+// the last window, else the whole window, with m emptied.
+func (m *hitMemo) begin(p *prefilter, stream []byte, n int, end uint64) (from, fresh uint64) {
 	sStart, newStart := end-uint64(len(stream)), end-uint64(n)
-	from, fresh := sStart, sStart
+	from, fresh = sStart, sStart
 	if m.ac == p.ac && m.end == newStart && m.start <= sStart {
 		fresh = newStart
 		if back := uint64(p.maxLen - 1); newStart > sStart+back {
@@ -36,17 +53,17 @@ func (m *hitMemo) update(p *prefilter, stream []byte, n int, end uint64) bool {
 		m.ac, m.hits = p.ac, m.hits[:0]
 	}
 	m.prune(sStart)
-	ok := true
-	p.ac.scanPos(stream[from-sStart:], func(id int32, last int) {
-		if e := from + uint64(last) + 1; e > fresh && ok {
-			ok = m.set(id, e-uint64(p.plen[id]))
-		}
-	})
+	return from, fresh
+}
+
+// finish records that m covers the window [start, end), or forgets it all
+// when ok is false (too many patterns), and returns ok.
+func (m *hitMemo) finish(ok bool, start, end uint64) bool {
 	if !ok {
 		m.ac = nil
 		return false
 	}
-	m.start, m.end = sStart, end
+	m.start, m.end = start, end
 	return true
 }
 
