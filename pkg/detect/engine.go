@@ -177,12 +177,15 @@ func NewEngine(rs *RuleSet, opt Options) *Engine {
 	return e
 }
 
-// contentPatterns returns the prefilter form of every positive content.
+// contentPatterns returns the prefilter form of every positive content:
+// its last maxPrefilterLen bytes, so that a content ending in the new data
+// has its prefilter pattern within the look-back before that data, however
+// long the content is.
 func (c *chain) contentPatterns() [][]byte {
 	var out [][]byte
 	for i := range c.items {
 		if it := &c.items[i]; !it.isPCRE && !it.neg && it.test == 0 {
-			out = append(out, it.low[:min(len(it.low), maxPrefilterLen)])
+			out = append(out, it.low[max(len(it.low)-maxPrefilterLen, 0):])
 		}
 	}
 	return out

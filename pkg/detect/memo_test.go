@@ -61,6 +61,13 @@ func TestPrefilterStraddle(t *testing.T) {
 		{"pcre fast pattern at the window start", `content:"marker"; ` +
 			`pcre:"/marker[a-z]*Z/";`, 9,
 			[]string{"xmarker", "aaa", "Z"}, [][]uint32{nil, nil, {1}}},
+		// A content longer than the prefilter's 32 bytes that ends in the
+		// first bytes of new data: its first 32 bytes lie wholly before the
+		// look-back, so the prefilter must key on its last 32.
+		{"long content ends one byte into new data",
+			`content:"0123456789abcdefghijklmnopqrstuvwxyzABCD";`, 64,
+			[]string{"xx0123456789abcdefghijklmnopqrstuvwxyzABC", "Dyy"},
+			[][]uint32{nil, {1}}},
 	}
 	for _, tt := range tests {
 		for _, offsets := range []bool{false, true} {
