@@ -53,6 +53,8 @@ func runCmd() *cobra.Command {
 	f.StringVar(&o.EVE, "eve", "", "EVE JSON alert output file (- for stdout)")
 	f.StringVar(&o.PinPath, "pin-path", "/sys/fs/bpf/softips", "bpffs directory for the maps")
 	f.StringVar(&listen, "listen", "unix://"+defaultSocket, "API address (unix://PATH)")
+	f.StringVar(&o.Metrics, "metrics", "", "also serve Prometheus /metrics (only) on this "+
+		"TCP address, e.g. 127.0.0.1:9470")
 	f.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	_ = c.MarkFlagRequired("monitor")
 	_ = c.MarkFlagRequired("inject")

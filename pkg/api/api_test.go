@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,5 +171,24 @@ func TestMetrics(t *testing.T) {
 	if !strings.Contains(b.String(), "softips_entries_total 1") ||
 		!strings.Contains(b.String(), "# TYPE softips_entries_total counter") {
 		t.Errorf("metrics lack the counter softips_entries_total 1:\n%s", b.String())
+	}
+}
+
+// TestMetricsHandlerServesOnlyMetrics: the TCP metrics listener must not
+// expose the control API.
+func TestMetricsHandlerServesOnlyMetrics(t *testing.T) {
+	h := MetricsHandler(&fakeBackend{})
+	for path, want := range map[string]int{"/metrics": 200, "/v1/blocks": 404,
+		"/v1/stats": 404} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != want {
+			t.Errorf("GET %s: %d, want %d", path, rec.Code, want)
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/blocks", strings.NewReader(`{}`)))
+	if rec.Code < 400 {
+		t.Errorf("POST /v1/blocks on the metrics listener: %d", rec.Code)
 	}
 }

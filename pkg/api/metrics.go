@@ -54,6 +54,15 @@ func metricName(k string) string {
 	}, k)
 }
 
+// MetricsHandler serves only the Prometheus metrics of b, for a listener
+// of its own (a TCP address a scraper can reach), apart from the control
+// API that stays on the unix socket.
+func MetricsHandler(b Backend) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metricsHandler(b))
+	return mux
+}
+
 func metricsHandler(b Backend) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(statsCollector{b})

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,7 @@ type Options struct {
 	AV         []string // ClamAV-format signature files or directories
 	StateDir   string
 	Socket     string // API unix socket path
+	Metrics    string // optional TCP address serving /metrics only, e.g. 127.0.0.1:9470
 	EVE        string // alert output file, "-" for stdout
 	PinPath    string
 	Log        zerolog.Logger
@@ -90,9 +92,16 @@ func Run(ctx context.Context, o Options) (err error) {
 		Msg("softips running")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 5)
+	errc := make(chan error, 6)
 	go func() { errc <- d.syncLoop(ctx) }()
 	go func() { errc <- api.Serve(ctx, l, api.Handler(d)) }()
+	if o.Metrics != "" {
+		ml, err := net.Listen("tcp", o.Metrics)
+		if err != nil {
+			return fmt.Errorf("--metrics %q: %w", o.Metrics, err)
+		}
+		go func() { errc <- api.Serve(ctx, ml, api.MetricsHandler(d)) }()
+	}
 	go func() { errc <- d.cls.ReadInjects(ctx, d.onInject) }()
 	go func() { errc <- d.tickLoop(ctx) }()
 	if d.det != nil {
