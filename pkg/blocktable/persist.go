@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,12 @@ import (
 // StateFile is the name of the state file inside Options.StateDir. It is
 // JSON lines: a header, then one entry per line, so errors name a line.
 const StateFile = "blocktable.jsonl"
+
+// SetAsideFile, in the state directory, receives admin entries that the
+// guard rails refuse when loaded (the allowlist grew since they were
+// added): the daemon starts without them and nothing an administrator
+// wrote is lost.
+const SetAsideFile = "blocktable.set-aside.jsonl"
 
 const stateFormat = "softips-blocktable"
 
@@ -332,8 +339,7 @@ func (t *Table) readRecord(b []byte, n, want int) (int, error) {
 	}
 	if err := t.opts.Guard.Check(it.Spec, it.Origin); err != nil {
 		if it.Origin == Admin {
-			return 0, fmt.Errorf("admin entry %d: %w (change the guard rails or "+
-				"remove the entry)", r.ID, err)
+			return 0, t.setAside(b, it.Entry, err)
 		}
 		t.st.RefusedGuard++
 		return 0, nil
@@ -387,4 +393,32 @@ func (t *Table) checkRecord(r record, spec flowspec.Spec) error {
 		return errors.New("admin entry with a remaining lifetime")
 	}
 	return nil
+}
+
+// setAside appends the state-file line of an admin entry the guard rails
+// now refuse to SetAsideFile (fsynced) and leaves it out of the table,
+// with a warning for the daemon to log. The next write of the state file
+// drops it there.
+func (t *Table) setAside(line []byte, e Entry, why error) error {
+	path := filepath.Join(t.opts.StateDir, SetAsideFile)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("admin entry %d: %w; setting it aside: %v", e.ID, why, err)
+	}
+	_, werr := f.Write(append(append([]byte(nil), line...), '\n'))
+	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+		return fmt.Errorf("admin entry %d: %w; setting it aside: %v", e.ID, why, err)
+	}
+	t.st.SetAside++
+	t.dirty = true
+	t.warnings = append(t.warnings, fmt.Sprintf("admin entry %d %q set aside in %s: %v; "+
+		"add it again once the guard rails allow it", e.ID, e.Spec, path, why))
+	return nil
+}
+
+// LoadWarnings returns what loading the state directory had to set aside.
+func (t *Table) LoadWarnings() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.warnings)
 }

@@ -263,3 +263,35 @@ func TestFlushKeepsLifetimesFresh(t *testing.T) {
 			ok, left)
 	}
 }
+
+// TestAdminRefusedAtLoadIsSetAside: an admin entry that the guard rails
+// refuse when the table is loaded (the allowlist grew) does not stop the
+// daemon: it is moved to SetAsideFile, reported, and left out.
+func TestAdminRefusedAtLoadIsSetAside(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	tb := openDir(t, c, dir)
+	mustAdd(t, tb, Request{Spec: req("198.51.100.77 0 0.0.0.0/0 0", Admin).Spec, Origin: Admin,
+		Comment: "kept"})
+	mustAdd(t, tb, Request{Spec: req("203.0.113.50 0 0.0.0.0/0 0", Admin).Spec, Origin: Admin})
+	re := open(t, c, func(o *Options) {
+		o.StateDir = dir
+		o.Guard.Protected = []Protected{{Prefix: mustPrefix("203.0.113.0/24"),
+			Label: "never_block"}}
+	})
+	_, got := re.Snapshot()
+	if len(got) != 1 || got[0].Spec.String() != "198.51.100.77 0 0.0.0.0/0 0" {
+		t.Fatalf("loaded %v, want only the entry the rails allow", got)
+	}
+	w := re.LoadWarnings()
+	if len(w) != 1 || !strings.Contains(w[0], `admin entry 2 "203.0.113.50 0 0.0.0.0/0 0" set aside`) {
+		t.Errorf("warnings %q", w)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, SetAsideFile))
+	if err != nil || !strings.Contains(string(b), `"203.0.113.50 0 0.0.0.0/0 0"`) {
+		t.Errorf("set-aside file: %q, %v", b, err)
+	}
+	if re.Stats().SetAside != 1 {
+		t.Errorf("stats %+v, want SetAside 1", re.Stats())
+	}
+}

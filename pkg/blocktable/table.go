@@ -79,6 +79,7 @@ type Stats struct {
 	RefusedFull      uint64
 	RefusedAdminFull uint64
 	RefusedGuard     uint64
+	SetAside         uint64 // admin entries moved out at load: the guard rails refuse them
 	Persisted        uint64 // state files written
 	PersistErrors    uint64
 }
@@ -106,6 +107,8 @@ type Table struct {
 	dirty   bool      // automatic entries changed since the last write
 	savedAt time.Time // last write or load of the state file
 	st      Stats
+	// warnings are what loading set aside (see setAside).
+	warnings []string
 }
 
 type item struct {

@@ -176,6 +176,9 @@ func (d *Daemon) openTable() error {
 		return err
 	}
 	d.table = t
+	for _, w := range t.LoadWarnings() {
+		d.log.Warn().Str("reason", w).Msg("block table loaded without an entry")
+	}
 	io, err := d.cfg.InvariantOptions()
 	if err != nil {
 		return err
