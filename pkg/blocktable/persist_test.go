@@ -202,7 +202,8 @@ func TestCorruptState(t *testing.T) {
 }
 
 // TestLoadAppliesGuard: rails tightened since the last run drop automatic
-// entries they now refuse and stop the start on admin ones.
+// entries they now refuse and set admin ones aside (see
+// TestAdminRefusedAtLoadIsSetAside), never loading either.
 func TestLoadAppliesGuard(t *testing.T) {
 	dir := t.TempDir()
 	c := newClock()
@@ -221,8 +222,14 @@ func TestLoadAppliesGuard(t *testing.T) {
 		t.Errorf("stats %+v, want the protected detector entry dropped", st)
 	}
 	mustAdd(t, openDir(t, c, dir), req("198.51.100.2 0 0.0.0.0/0 0", Admin))
-	if _, err := Open(o); err == nil || !strings.Contains(err.Error(), "admin entry") {
-		t.Errorf("protected admin entry on load: %v, want an error", err)
+	re, err = Open(o)
+	if err != nil {
+		t.Fatalf("protected admin entry on load: %v, want it set aside", err)
+	}
+	if st := re.Stats(); st.Entries != 0 || st.SetAside != 1 ||
+		len(re.LoadWarnings()) != 1 {
+		t.Errorf("stats %+v, warnings %q: want the admin entry set aside, not loaded",
+			st, re.LoadWarnings())
 	}
 }
 
