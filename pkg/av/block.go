@@ -22,14 +22,14 @@ func BlockSpec(policy string, client, server netip.AddrPort) (flowspec.Spec, err
 		return flowspec.Spec{}, fmt.Errorf("block spec: invalid address %q or %q",
 			client, server)
 	}
-	sp := flowspec.Spec{Src: netip.PrefixFrom(c, c.BitLen())}
+	sp := flowspec.Spec{Src: flowspec.Host(c)}
 	switch policy {
 	case "", PolicyClientServerPort:
-		sp.Dst, sp.DstPort = netip.PrefixFrom(s, s.BitLen()), server.Port()
+		sp.Dst, sp.DstPort = flowspec.Host(s), server.Port()
 	case PolicyClient:
 		sp.Dst = netip.PrefixFrom(anyAddr(c), 0)
 	case PolicyPair:
-		sp.Dst = netip.PrefixFrom(s, s.BitLen())
+		sp.Dst = flowspec.Host(s)
 	default:
 		return flowspec.Spec{}, fmt.Errorf("block spec policy %q: %w", policy, ErrUnknownPolicy)
 	}

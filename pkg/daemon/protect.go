@@ -7,6 +7,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/softips/softips/pkg/blocktable"
+	"github.com/softips/softips/pkg/flowspec"
 )
 
 // protectedPrefixes finds what softips must never block or reset (F5): the
@@ -28,7 +29,7 @@ func protectedPrefixes(ifaces ...string) ([]blocktable.Protected, error) {
 			if !ok {
 				continue
 			}
-			out = append(out, blocktable.Protected{Prefix: host(p.Addr()), Label: "sensor " + name})
+			out = append(out, blocktable.Protected{Prefix: flowspec.Host(p.Addr()), Label: "sensor " + name})
 			if i == 0 && !p.Addr().IsLinkLocalUnicast() { // fe80::/64 is every link's
 				out = append(out, blocktable.Protected{Prefix: p.Masked(),
 					Label: "management network"})
@@ -53,7 +54,7 @@ func gateways() ([]blocktable.Protected, error) {
 		if !ok || gw.Unmap().IsLinkLocalUnicast() {
 			continue
 		}
-		out = append(out, blocktable.Protected{Prefix: host(gw.Unmap()), Label: "gateway"})
+		out = append(out, blocktable.Protected{Prefix: flowspec.Host(gw), Label: "gateway"})
 	}
 	return out, nil
 }
@@ -66,8 +67,6 @@ func prefixOf(a netlink.Addr) (netip.Prefix, bool) {
 	ones, _ := a.Mask.Size()
 	return netip.PrefixFrom(ip.Unmap(), ones), true
 }
-
-func host(a netip.Addr) netip.Prefix { return netip.PrefixFrom(a, a.BitLen()) }
 
 func prefixes(ps []blocktable.Protected) []netip.Prefix {
 	out := make([]netip.Prefix, len(ps))

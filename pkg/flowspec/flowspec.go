@@ -209,6 +209,19 @@ func (s Spec) Invariants() int {
 	return n
 }
 
+// Host is the prefix holding exactly a (an IPv4-mapped address unmapped).
+func Host(a netip.Addr) netip.Prefix {
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen())
+}
+
+// Exact is the spec of one flow as seen from src to dst: both hosts and
+// both ports fixed.
+func Exact(src, dst netip.AddrPort) Spec {
+	return Spec{Src: Host(src.Addr()), SrcPort: src.Port(), Dst: Host(dst.Addr()),
+		DstPort: dst.Port()}
+}
+
 // Reverse swaps the source and destination sides.
 func (s Spec) Reverse() Spec {
 	return Spec{Src: s.Dst, SrcPort: s.DstPort, Dst: s.Src, DstPort: s.SrcPort}

@@ -183,3 +183,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestHostAndExact(t *testing.T) {
+	if got := Host(netip.MustParseAddr("::ffff:198.51.100.7")); got.String() != "198.51.100.7/32" {
+		t.Errorf("Host of a mapped address = %s, want 198.51.100.7/32", got)
+	}
+	s := Exact(netip.MustParseAddrPort("[2001:db8::10]:51000"),
+		netip.MustParseAddrPort("[2001:db8::20]:443"))
+	if s.String() != "2001:db8::10 51000 2001:db8::20 443" || s.Invariants() != 4 ||
+		s.Validate() != nil {
+		t.Errorf("Exact = %q (%d fields, %v)", s, s.Invariants(), s.Validate())
+	}
+}

@@ -107,10 +107,8 @@ func (t *Tracker) Observe(a Alert) []Signal {
 		}
 		if n, fired := r.observe(a, &t.Evicted); fired {
 			t.Fired++
-			spec := flowspec.Spec{Src: host(a.Src.Addr()), SrcPort: a.Src.Port(),
-				Dst: host(a.Dst.Addr()), DstPort: a.Dst.Port()}
 			out = append(out, Signal{Rule: r.Name, Count: n,
-				Spec: invariant.Generalise(spec, r.Keep)})
+				Spec: invariant.Generalise(flowspec.Exact(a.Src, a.Dst), r.Keep)})
 		}
 	}
 	return out
@@ -156,9 +154,4 @@ func (r *tracked) group(k key, evicted *uint64) *group {
 	g := &group{k: k, times: make([]time.Time, 0, r.Count+1)}
 	r.keys[k] = r.lru.PushFront(g)
 	return g
-}
-
-func host(a netip.Addr) netip.Prefix {
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen())
 }

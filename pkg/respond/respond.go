@@ -18,15 +18,7 @@ import (
 // SignalFor is the block signal of a flow as seen in the alerting
 // direction: source address and port, destination address and port, each
 // fixed (DESIGN §8).
-func SignalFor(src, dst netip.AddrPort) flowspec.Spec {
-	return flowspec.Spec{Src: host(src.Addr()), SrcPort: src.Port(),
-		Dst: host(dst.Addr()), DstPort: dst.Port()}
-}
-
-func host(a netip.Addr) netip.Prefix {
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen())
-}
+func SignalFor(src, dst netip.AddrPort) flowspec.Spec { return flowspec.Exact(src, dst) }
 
 // TriggerFor is the injector's view of a captured packet, the same fields
 // the XDP classifier reports for a tagged one.
