@@ -183,19 +183,36 @@ func (t *Table) notify(gen uint64) {
 // its id, becomes admin and stops aging. Admin changes are on disk before
 // Add returns.
 func (t *Table) Add(r Request) (e Entry, added bool, err error) {
+	e, added, _, err = t.add(r, false)
+	return e, added, err
+}
+
+// AddUnlessCovered is Add for a signal: when an entry wider than r.Spec
+// blocks it already, nothing is added and that entry is returned with
+// covered set. The check and the add happen under one lock.
+func (t *Table) AddUnlessCovered(r Request) (e Entry, added, covered bool, err error) {
+	return t.add(r, true)
+}
+
+func (t *Table) add(r Request, unlessCovered bool) (e Entry, added, covered bool, err error) {
 	if err := r.Spec.Validate(); err != nil {
-		return Entry{}, false, fmt.Errorf("add %q: %w", r.Spec, err)
+		return Entry{}, false, false, fmt.Errorf("add %q: %w", r.Spec, err)
 	}
 	if r.Origin < Detector || r.Origin > Admin {
-		return Entry{}, false, fmt.Errorf("add %q: unknown origin %d", r.Spec, r.Origin)
+		return Entry{}, false, false, fmt.Errorf("add %q: unknown origin %d", r.Spec,
+			r.Origin)
 	}
 	unlock := t.lock(r.Origin == Admin)
+	if w, ok := t.covering(r.Spec, true); unlessCovered && ok {
+		t.notify(unlock())
+		return w, false, true, nil
+	}
 	e, added, err = t.addLocked(r)
 	t.notify(unlock())
 	if err != nil {
-		return Entry{}, false, fmt.Errorf("add %q: %w", r.Spec, err)
+		return Entry{}, false, false, fmt.Errorf("add %q: %w", r.Spec, err)
 	}
-	return e, added, nil
+	return e, added, false, nil
 }
 
 func (t *Table) addLocked(r Request) (Entry, bool, error) {

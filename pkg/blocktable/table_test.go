@@ -298,3 +298,23 @@ func TestOpenRejectsZeroLifetime(t *testing.T) {
 		t.Errorf("Open with a zero lifetime: %v", err)
 	}
 }
+
+// TestAddUnlessCovered: a signal under a wider entry adds nothing and
+// names that entry; an exact repeat is the existing entry, not covered.
+func TestAddUnlessCovered(t *testing.T) {
+	tb := open(t, newClock(), nil)
+	w := mustAdd(t, tb, req("198.51.100.7 40000 203.0.113.10 0", Derived))
+	e, added, covered, err := tb.AddUnlessCovered(req("198.51.100.7 40000 203.0.113.10 80",
+		Detector))
+	if err != nil || added || !covered || e.ID != w.ID {
+		t.Errorf("covered signal: %+v added %v covered %v err %v", e, added, covered, err)
+	}
+	e, added, covered, err = tb.AddUnlessCovered(req("198.51.100.7 40000 203.0.113.10 0",
+		Detector))
+	if err != nil || added || covered || e.ID != w.ID {
+		t.Errorf("exact repeat: %+v added %v covered %v err %v", e, added, covered, err)
+	}
+	if st := tb.Stats(); st.Entries != 1 {
+		t.Errorf("%d entries, want 1", st.Entries)
+	}
+}

@@ -113,29 +113,25 @@ func (d *Daemon) Signal(r api.SignalRequest) (api.SignalResponse, error) {
 func (d *Daemon) signal(sig blocktable.Signal) (api.SignalResponse, uint64, error) {
 	d.signals.Add(1)
 	var res api.SignalResponse
-	var entry uint64
-	if w, ok := d.table.CoveringWider(sig.Spec); ok {
-		entry = w.ID
+	e, added, covered, err := d.table.AddUnlessCovered(blocktable.Request{Spec: sig.Spec,
+		Origin: blocktable.Detector, Signals: []blocktable.Signal{sig}})
+	switch {
+	case err != nil:
+		d.log.Info().Str("spec", sig.Spec.String()).Str("rule", sig.Source).Err(err).
+			Msg("signal refused")
+		return res, 0, err
+	case covered:
 		res.Decisions = append(res.Decisions, fmt.Sprintf("already blocked by entry %d %q (%s)",
-			w.ID, w.Spec, w.Origin))
-	} else {
-		e, added, err := d.table.Add(blocktable.Request{Spec: sig.Spec,
-			Origin: blocktable.Detector, Signals: []blocktable.Signal{sig}})
-		if err != nil {
-			d.log.Info().Str("spec", sig.Spec.String()).Str("rule", sig.Source).Err(err).
-				Msg("signal refused")
-			return res, 0, err
-		}
-		entry = e.ID
-		if added {
-			d.log.Info().Str("spec", e.Spec.String()).Uint64("entry", e.ID).
-				Str("origin", "detector").Str("rule", sig.Source).Msg("block added")
-			res.Installed = append(res.Installed, apiEntry(e, time.Now(), false))
-		} else {
-			res.Decisions = append(res.Decisions, fmt.Sprintf("already blocked by entry %d (%s)",
-				e.ID, e.Origin))
-		}
+			e.ID, e.Spec, e.Origin))
+	case added:
+		d.log.Info().Str("spec", e.Spec.String()).Uint64("entry", e.ID).
+			Str("origin", "detector").Str("rule", sig.Source).Msg("block added")
+		res.Installed = append(res.Installed, apiEntry(e, time.Now(), false))
+	default:
+		res.Decisions = append(res.Decisions, fmt.Sprintf("already blocked by entry %d (%s)",
+			e.ID, e.Origin))
 	}
+	entry := e.ID
 	for _, dec := range d.inv.Ingest(sig) {
 		res.Decisions = append(res.Decisions, d.logDecision(dec))
 		if dec.Kind == invariant.Widened {

@@ -181,12 +181,8 @@ func (s *session) respond(spec flowspec.Spec, source string, at time.Time,
 	pkt *pipeline.Packet) {
 	s.res.Signals = append(s.res.Signals, spec)
 	sig := blocktable.Signal{Spec: spec, Source: source, Time: at}
-	e, covered := s.table.CoveringWider(spec) // as the daemon: no entry under a wider one
-	var err error
-	if !covered {
-		e, _, err = s.table.Add(blocktable.Request{Spec: spec, Origin: blocktable.Detector,
-			Signals: []blocktable.Signal{sig}})
-	}
+	e, _, _, err := s.table.AddUnlessCovered(blocktable.Request{Spec: spec,
+		Origin: blocktable.Detector, Signals: []blocktable.Signal{sig}})
 	s.inv.Ingest(sig)
 	if err != nil || pkt == nil {
 		return
